@@ -1,0 +1,135 @@
+import { z } from 'zod';
+
+const sipUri = z.string().regex(/^sips?:[^\s]+$/, 'must be a sip: or sips: URI without spaces');
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/, 'must be an IPv4 address or CIDR block, e.g. 192.0.2.10 or 192.0.2.0/24');
+const ms = (def: number) => z.number().int().positive().default(def);
+
+const dissuasion = z
+  .object({
+    /** Final response sent to an overflow call while the owner is alive. */
+    status: z.number().int().default(486),
+    /** Reason phrase; the standard one when omitted. */
+    reason: z.string().optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.status >= 600) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['status'],
+        message: 'a 6xx tells the IPBX to stop trying everywhere, so the call would never reach the owner; use 486, 302 or 503',
+      });
+    } else if (d.status < 300 || d.status > 599) {
+      ctx.addIssue({ code: 'custom', path: ['status'], message: 'must be a final non-2xx SIP status (300-599)' });
+    }
+  });
+
+export const configSchema = z
+  .object({
+    node: z.object({
+      /** This node's name, as stored in ownership and heartbeats. */
+      id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only'),
+      /** `primary`: the preferred owner, which owns at first start. */
+      role: z.enum(['primary', 'secondary']),
+    }),
+    mode: z.enum(['ha', 'backup']).default('ha'),
+    peer: z.object({
+      id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only'),
+      /** Where the peer's understudy answers OPTIONS; probed while the peer owns. */
+      uri: sipUri,
+      /** Source addresses of the peer, trusted for SIP. */
+      addresses: z.array(cidr).default([]),
+    }),
+    drachtio: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(1).max(65535).default(9022),
+        secret: z.string().min(1),
+        /** Cap of the reconnect back-off. */
+        retryMaxDelayMs: ms(5000),
+        /** App-level ping so a silently dead connection is noticed. */
+        pingIntervalMs: ms(5000),
+      }),
+    ipbx: z.object({
+      /** Request-URI of REGISTER. */
+      registrar: sipUri,
+      /** The application's address of record (To and From of REGISTER). */
+      aor: sipUri,
+      /** This node's contact, registered while it owns. */
+      contact: sipUri,
+      username: z.string().min(1),
+      password: z.string().min(1),
+      /** Requested registration lifetime in seconds. */
+      expires: z.number().int().min(1).max(86400).default(300),
+      /** Source addresses of the IPBX, trusted for SIP. */
+      addresses: z.array(cidr).min(1, 'list at least the IPBX address'),
+    }),
+    app: z.object({
+      /** The only destination calls are ever bridged to. */
+      target: sipUri,
+      /** Licensed concurrent calls; beyond it new INVITEs get 486 so the IPBX overflows. */
+      channels: z.number().int().min(1).default(30),
+      healthIntervalMs: ms(2000),
+      healthTimeoutMs: ms(1000),
+    }),
+    verification: z.object({
+      attempts: z.number().int().min(1).max(10).default(3),
+      intervalMs: ms(500),
+      timeoutMs: ms(1000),
+      /** How long an `alive` verdict answers later overflow calls without probing again. */
+      aliveTtlMs: ms(5000),
+      aliveStatuses: z.array(z.number().int().min(200).max(699)).min(1).default([200]),
+    }).prefault({}),
+    dissuasion: dissuasion.prefault({}),
+    heartbeat: z.object({
+      intervalMs: ms(1000),
+      /** A heartbeat older than this says the node is gone. */
+      staleAfterMs: ms(3500),
+    }).prefault({}),
+    redis: z
+      .object({
+        url: z.string().optional(),
+        sentinels: z.array(z.object({ host: z.string(), port: z.number().int() })).optional(),
+        sentinelName: z.string().optional(),
+        password: z.string().optional(),
+        commandTimeoutMs: ms(500),
+        keyPrefix: z.string().default('understudy:'),
+      })
+      .superRefine((r, ctx) => {
+        if (!r.url && !r.sentinels) ctx.addIssue({ code: 'custom', message: 'set url or sentinels' });
+        if (r.sentinels && !r.sentinelName) ctx.addIssue({ code: 'custom', path: ['sentinelName'], message: 'required with sentinels' });
+      })
+      .optional(),
+    admin: z.object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+      /** Bearer token for mutations; with none they are disabled. */
+      token: z.string().optional(),
+      tls: z.object({ cert: z.string(), key: z.string() }).optional(),
+      lockout: z.object({
+        maxFailures: z.number().int().min(1).default(3),
+        periodMs: ms(300000),
+      }).prefault({}),
+    }).prefault({}),
+    security: z.object({
+      /** More trusted SIP sources (loopback is always trusted unless lockdown). */
+      trusted: z.array(cidr).default([]),
+      /** Only the IPBX's SIP and the loopback admin remain. */
+      lockdown: z.boolean().default(false),
+    }).prefault({}),
+    overload: z.object({
+      eventLoopLagMs: ms(200),
+      maxPendingVerifications: z.number().int().min(1).default(200),
+    }).prefault({}),
+    startup: z.object({
+      /** Register even when ownership cannot be read at start (operator override). */
+      ignoreUnreadableOwnership: z.boolean().default(false),
+    }).prefault({}),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.node.id === c.peer.id) ctx.addIssue({ code: 'custom', path: ['peer', 'id'], message: 'must differ from node.id' });
+  });
+
+export type Config = z.infer<typeof configSchema>;

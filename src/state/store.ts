@@ -1,0 +1,30 @@
+import type { Epoch, Heartbeat, NodeId, Ownership, TransitionEvent } from '../core/types';
+
+export type CasOutcome =
+  | { readonly ok: true; readonly ownership: Ownership }
+  | { readonly ok: false; readonly current: Ownership | null };
+
+/**
+ * Where the two nodes share ownership, heartbeats and the history of transitions.
+ * Every method rejects quickly (never hangs) when the backing store is unreachable,
+ * so that call handling can fall back to the SIP path alone.
+ */
+export interface StateStore {
+  readonly kind: 'memory' | 'redis';
+  /** The stored ownership, or null when none was ever written. */
+  readOwnership(): Promise<Ownership | null>;
+  /**
+   * Writes `next` only when the stored epoch equals `expected` (null: nothing stored yet).
+   * Atomic: of two nodes racing on the same expected epoch exactly one gets `ok: true`.
+   */
+  compareAndSetOwnership(expected: Epoch | null, next: Ownership): Promise<CasOutcome>;
+  writeHeartbeat(hb: Heartbeat, ttlMs: number): Promise<void>;
+  /** The node's last heartbeat, or null when absent or expired. */
+  readHeartbeat(node: NodeId): Promise<Heartbeat | null>;
+  appendEvent(event: TransitionEvent): Promise<void>;
+  /** The newest `count` transition events, oldest first. */
+  recentEvents(count: number): Promise<TransitionEvent[]>;
+  /** True while the last operation reached the store (always true in memory). */
+  isReachable(): boolean;
+  close(): Promise<void>;
+}
