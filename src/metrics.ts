@@ -15,6 +15,7 @@ export const REJECT_REASONS = [
   'not_owner',
 ] as const;
 export const VERDICTS = ['alive', 'dead', 'split'] as const;
+export const TAKEOVER_RESULTS = ['ok', 'lost_race', 'refused'] as const;
 export const PROBE_OUTCOMES = ['alive', 'not-alive', 'no-answer', 'error'] as const;
 export const ALARMS = [
   'primary_down_switchover_needed',
@@ -26,6 +27,7 @@ export const ALARMS = [
 export type OverflowOutcome = (typeof OVERFLOW_OUTCOMES)[number];
 export type RejectReason = (typeof REJECT_REASONS)[number];
 export type Alarm = (typeof ALARMS)[number];
+export type TakeoverResult = (typeof TAKEOVER_RESULTS)[number];
 
 export function createMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
@@ -118,7 +120,12 @@ export function createMetrics(registry = new Registry()) {
     adminAuthFailures: new Counter({ name: 'understudy_admin_auth_failures_total', help: 'Admin requests with a missing or wrong token', ...r }),
     adminLockouts: new Counter({ name: 'understudy_admin_lockouts_total', help: 'Admin sources locked out after repeated failures', ...r }),
   };
+  // Labelled series start at 0 so that increase() sees the first event after a restart.
   for (const a of ALARMS) m.alarm.set({ alarm: a }, 0);
+  for (const verdict of VERDICTS) m.verifications.inc({ verdict }, 0);
+  for (const outcome of OVERFLOW_OUTCOMES) m.overflowInvites.inc({ outcome }, 0);
+  for (const reason of REJECT_REASONS) m.sipRejected.inc({ reason }, 0);
+  for (const result of TAKEOVER_RESULTS) m.takeovers.inc({ result }, 0);
   return m;
 }
 

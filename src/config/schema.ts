@@ -1,9 +1,14 @@
 import { z } from 'zod';
+import { parseCidr } from '../core/acl';
 
 const sipUri = z.string().regex(/^sips?:[^\s]+$/, 'must be a sip: or sips: URI without spaces');
-const cidr = z
-  .string()
-  .regex(/^(\d{1,3}\.){3}\d{1,3}(\/\d{1,2})?$/, 'must be an IPv4 address or CIDR block, e.g. 192.0.2.10 or 192.0.2.0/24');
+const cidr = z.string().superRefine((v, ctx) => {
+  try {
+    parseCidr(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `${err instanceof Error ? err.message : String(err)} (e.g. 192.0.2.10 or 192.0.2.0/24)` });
+  }
+});
 const ms = (def: number) => z.number().int().positive().default(def);
 
 const dissuasion = z

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { Lockout } from '../core/lockout';
+import type { Config } from '../config/schema';
+import type { Agent } from '../agent';
+import { bearerToken, tokenMatches } from './token';
+import { statusOf } from './status';
+
+/**
+ * The admin HTTP API: read-only status, health and metrics for anyone who can
+ * reach it (loopback by default), mutations only with the bearer token.
+ */
+export function buildAdminServer(agent: Agent, cfg: Config['admin'], log: Logger) {
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'admin' }),
+    disableRequestLogging: true,
+    ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } } : {}),
+  });
+  const lockout = new Lockout(cfg.lockout);
+  const m = agent.metrics;
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const drachtio = agent.connection.connected;
+    const store = agent.store.isReachable();
+    const ready = drachtio && store;
+    return reply.code(ready ? 200 : 503).send({ ready, drachtio, store });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const body = await m.registry.metrics();
+    return reply.type(m.registry.contentType).send(body);
+  });
+
+  app.get('/status', async () => statusOf(agent));
+
+  /** Refuses unless the token is configured, presented, and the source is not locked out. */
+  const authorize = async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+    if (!cfg.token) {
+      await reply.code(403).send({ error: 'admin mutations are disabled: set admin.token to enable them' });
+      return false;
+    }
+    const source = req.ip;
+    const now = Date.now();
+    if (lockout.isLocked(source, now)) {
+      m.adminAuthFailures.inc();
+      await reply.code(429).send({ error: 'too many failed attempts from this address; locked out for a while' });
+      return false;
+    }
+    if (!tokenMatches(bearerToken(req.headers.authorization), cfg.token)) {
+      m.adminAuthFailures.inc();
+      if (lockout.recordFailure(source, now).lockedNow) {
+        m.adminLockouts.inc();
+        log.warn({ source }, 'admin source locked out after repeated bad tokens');
+      }
+      await reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
+      return false;
+    }
+    lockout.recordSuccess(source);
+    return true;
+  };
+
+  for (const kind of ['failback', 'switchover'] as const) {
+    app.post(`/${kind}`, async (req, reply) => {
+      if (!(await authorize(req, reply))) return reply;
+      const r = await agent.failover.handover(kind, `admin API (${req.ip})`);
+      if (!r.ok) return reply.code(409).send({ changed: false, message: r.message });
+      return reply.send({ changed: r.changed, message: r.message, owner: r.ownership.owner, epoch: r.ownership.epoch });
+    });
+  }
+
+  return app;
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { Agent } from './agent';
+import { AdminUnreachable, callAdmin, formatStatus } from './admin/client';
+import { buildAdminServer } from './admin/server';
+import type { Status } from './admin/status';
+import { auditConfig, auditExitCode, formatFindings } from './core/audit';
+import { ConfigError, loadConfig } from './config/load';
+import type { Config } from './config/schema';
+import { createLogger } from './log';
+
+/** Exit codes: scripts and runbooks branch on these. */
+const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
+
+const program = new Command('understudy')
+  .description('SIP overflow and failover agent')
+  .showHelpAfterError()
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage));
+
+const configOption = () => new Option('-c, --config <file>', 'YAML config file').env('UNDERSTUDY_CONFIG');
+
+function load(file: string | undefined): Config {
+  if (!file) fail(EXIT.usage, 'no config file: pass --config or set UNDERSTUDY_CONFIG');
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(EXIT.usage, err.message);
+    throw err;
+  }
+}
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`understudy: ${message}\n`);
+  process.exit(code);
+}
+
+program
+  .command('run')
+  .description('run the agent')
+  .addOption(configOption())
+  .action(async (opts: { config?: string }) => {
+    const cfg = load(opts.config);
+    const log = createLogger(cfg.log.level, { node: cfg.node.id });
+    const agent = new Agent(cfg, log);
+    const admin = buildAdminServer(agent, cfg.admin, log);
+    agent.start();
+    try {
+      await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
+    } catch (err) {
+      log.fatal({ err: String(err) }, 'admin API could not listen');
+      await agent.stop();
+      process.exit(EXIT.refused);
+    }
+    log.info({ admin: `${cfg.admin.tls ? 'https' : 'http'}://${cfg.admin.host}:${cfg.admin.port}` }, 'understudy started');
+    const shutdown = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      void Promise.allSettled([admin.close(), agent.stop()]).then(() => process.exit(EXIT.ok));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+
+program
+  .command('audit')
+  .description('list every security finding in the effective config; exit 1 when any is high')
+  .addOption(configOption())
+  .action((opts: { config?: string }) => {
+    const findings = auditConfig(load(opts.config));
+    process.stdout.write(`${formatFindings(findings)}\n`);
+    process.exit(auditExitCode(findings));
+  });
+
+interface AdminOpts {
+  url?: string;
+  token?: string;
+  config?: string;
+  json?: boolean;
+}
+
+function adminTarget(opts: AdminOpts): { url: string; token: string | undefined } {
+  if (opts.url) return { url: opts.url, token: opts.token };
+  if (opts.config) {
+    const cfg = load(opts.config);
+    const host = cfg.admin.host === '0.0.0.0' ? '127.0.0.1' : cfg.admin.host;
+    return { url: `${cfg.admin.tls ? 'https' : 'http'}://${host}:${cfg.admin.port}`, token: opts.token ?? cfg.admin.token };
+  }
+  return { url: 'http://127.0.0.1:8080', token: opts.token };
+}
+
+function adminCommand(name: string, description: string, run: (target: { url: string; token: string | undefined }, opts: AdminOpts) => Promise<number>) {
+  program
+    .command(name)
+    .description(description)
+    .addOption(new Option('-u, --url <url>', 'admin API base URL (default: from --config, else http://127.0.0.1:8080)'))
+    .addOption(new Option('-t, --token <token>', 'admin bearer token').env('UNDERSTUDY_ADMIN_TOKEN'))
+    .addOption(configOption())
+    .option('--json', 'print the raw JSON answer')
+    .action(async (opts: AdminOpts) => {
+      try {
+        process.exit(await run(adminTarget(opts), opts));
+      } catch (err) {
+        if (err instanceof AdminUnreachable) fail(EXIT.unreachable, err.message);
+        throw err;
+      }
+    });
+}
+
+adminCommand('status', 'show ownership, registration, health and the last verdict', async ({ url }, opts) => {
+  const r = await callAdmin(url, 'GET', '/status');
+  process.stdout.write(opts.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatStatus(r.body as unknown as Status)}\n`);
+  return r.httpStatus === 200 ? EXIT.ok : EXIT.refused;
+});
+
+for (const [name, description] of [
+  ['failback', 'move ownership back to the configured primary'],
+  ['switchover', 'move ownership to the node that does not own it'],
+] as const) {
+  adminCommand(name, description, async ({ url, token }, opts) => {
+    const r = await callAdmin(url, 'POST', `/${name}`, token);
+    const msg = typeof r.body.message === 'string' ? r.body.message : typeof r.body.error === 'string' ? r.body.error : JSON.stringify(r.body);
+    if (opts.json) process.stdout.write(`${JSON.stringify(r.body, null, 2)}\n`);
+    else if (r.httpStatus === 200) process.stdout.write(`${r.body.changed ? `${name} done` : 'nothing to do'}: ${msg}\n`);
+    else process.stderr.write(`understudy: ${name} refused (HTTP ${r.httpStatus}): ${msg}\n`);
+    return r.httpStatus === 200 ? EXIT.ok : EXIT.refused;
+  });
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => fail(EXIT.refused, err instanceof Error ? err.message : String(err)));

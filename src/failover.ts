@@ -1,0 +1,339 @@
+import type { Logger } from 'pino';
+import { type Clock, sleep, type TimerHandle } from './core/clock';
+import { initialOwnership, planMove, registrationIntent } from './core/ownership';
+import { heartbeatEvidence, judge } from './core/verdict';
+import {
+  type Epoch,
+  epoch,
+  type Heartbeat,
+  nextEpoch,
+  type NodeId,
+  type Ownership,
+  type SipVerdict,
+  type TransitionKind,
+  type Verdict,
+} from './core/types';
+import type { StateStore } from './state/store';
+
+/** What the ownership logic needs of the SIP registration (sip/registration.ts). */
+export interface RegistrationPort {
+  readonly maintained: boolean;
+  keep(): Promise<{ ok: boolean; reason?: string }>;
+  release(): void;
+  unregister(): Promise<{ ok: boolean; reason?: string }>;
+  clearAll(): Promise<{ ok: boolean; reason?: string }>;
+}
+
+/** Hooks for metrics and alarms, so this file stays free of prom-client. */
+export interface FailoverObserver {
+  onOwnership(ownership: Ownership, isOwner: boolean): void;
+  onTransition(kind: TransitionKind, ok: boolean): void;
+  onStoreError(op: string): void;
+  onPeerHeartbeatAge(seconds: number | null): void;
+  onAlarm(name: 'ownership_unreadable' | 'takeover_refused', raised: boolean): void;
+}
+
+export interface FailoverOptions {
+  readonly self: NodeId;
+  readonly peer: NodeId;
+  readonly primary: NodeId;
+  readonly heartbeatIntervalMs: number;
+  readonly staleAfterMs: number;
+  readonly ignoreUnreadableOwnership: boolean;
+}
+
+export type ChangeResult =
+  | { readonly ok: true; readonly changed: boolean; readonly ownership: Ownership; readonly message: string }
+  | { readonly ok: false; readonly message: string };
+
+/**
+ * Who owns the registration, and acting on it. A node acts only on what it won
+ * in the store (compare-and-set on the epoch); a node that loses follows.
+ *
+ * Order matters because the licence forbids two registered contacts: a node that
+ * loses ownership unregisters before it reports the new epoch in its heartbeat,
+ * and a node that gains ownership from a live peer waits for that report (or for
+ * the peer's heartbeat to go stale) before it clears the AOR and registers.
+ */
+export class Failover {
+  private known: Ownership | null = null;
+  private busy: Promise<unknown> | null = null;
+  private timer: TimerHandle | null = null;
+  private stopped = false;
+  private lastVerdict: Verdict | null = null;
+  private peerAge: number | null = null;
+
+  constructor(
+    private readonly opts: FailoverOptions,
+    private readonly store: StateStore,
+    private readonly registration: RegistrationPort,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly observer: FailoverObserver,
+    private readonly appHealthy: () => boolean,
+  ) {}
+
+  get ownership(): Ownership | null {
+    return this.known;
+  }
+
+  get verdict(): Verdict | null {
+    return this.lastVerdict;
+  }
+
+  /** Seconds since the peer's last heartbeat, null when absent or unreadable. */
+  get peerHeartbeatAgeSec(): number | null {
+    return this.peerAge;
+  }
+
+  isOwner(): boolean {
+    return this.known?.owner === this.opts.self;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) this.clock.clearTimer(this.timer);
+    this.timer = null;
+  }
+
+  /** Re-applies ownership now (after a reconnect to drachtio-server). */
+  async resync(): Promise<void> {
+    await this.exclusive(() => this.apply());
+  }
+
+  /** Reads the owner's heartbeat and combines it with the SIP verdict. */
+  async judgeOwner(sip: SipVerdict): Promise<Verdict> {
+    let hb: Heartbeat | null | 'unreadable' = 'unreadable';
+    if (!sip.alive) {
+      const owner = this.known?.owner ?? this.opts.peer;
+      try {
+        hb = await this.store.readHeartbeat(owner);
+      } catch (err) {
+        this.storeFailed('readHeartbeat', err);
+      }
+    }
+    const verdict = judge(sip, heartbeatEvidence(hb, this.clock.now(), this.opts.staleAfterMs));
+    this.lastVerdict = verdict;
+    return verdict;
+  }
+
+  /** Takes ownership from a dead owner, clears its binding and registers ours. */
+  takeOver(evidence: Verdict): Promise<ChangeResult> {
+    return this.exclusive(async () => {
+      const current = await this.readOrKnown();
+      const plan = planMove(current, this.opts.self);
+      if (plan.kind === 'noop') return this.ensureRegistered(plan.reason);
+      const won = await this.commit(plan.expected, plan.next, 'takeover', 'owner found dead', evidence, true);
+      if (!won.ok) return won;
+      const acquired = await this.acquire(null);
+      if (acquired.ok) {
+        this.observer.onAlarm('takeover_refused', false);
+        return won;
+      }
+      this.registration.release();
+      this.observer.onAlarm('takeover_refused', true);
+      const previous = current?.owner ?? this.opts.peer;
+      await this.commit(plan.next.epoch, { owner: previous, epoch: nextEpoch(plan.next.epoch) }, 'rollback', acquired.message, evidence, true);
+      return { ok: false, message: `the IPBX refused the takeover: ${acquired.message}` };
+    });
+  }
+
+  /**
+   * Moves ownership to `to` on an operator's request. Idempotent: asking for the
+   * current owner changes nothing and says so.
+   */
+  handover(kind: 'failback' | 'switchover', by: string): Promise<ChangeResult> {
+    return this.exclusive(async () => {
+      let current: Ownership | null;
+      try {
+        current = await this.store.readOwnership();
+      } catch (err) {
+        this.storeFailed('readOwnership', err);
+        return { ok: false, message: 'the state store is unreachable: ownership cannot be changed safely now' };
+      }
+      const to = kind === 'failback' ? this.opts.primary : current?.owner === this.opts.self ? this.opts.peer : this.opts.self;
+      const plan = planMove(current, to);
+      if (plan.kind === 'noop') return { ok: true, changed: false, ownership: current as Ownership, message: plan.reason };
+      if (current?.owner === this.opts.self) {
+        const un = await this.registration.unregister();
+        if (!un.ok) this.log.warn({ reason: un.reason }, 'could not remove our binding; the new owner clears it');
+      }
+      const result = await this.commit(plan.expected, plan.next, kind, `requested by ${by}`, undefined, false);
+      if (result.ok) {
+        // Acknowledge the new epoch now rather than at the next tick: the new owner waits for it.
+        await this.beat();
+        await this.apply();
+      }
+      return result;
+    });
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    await this.exclusive(() => this.apply()).catch((err: unknown) => this.log.error({ err: String(err) }, 'ownership check failed'));
+    await this.beat();
+    if (!this.stopped) this.timer = this.clock.setTimer(this.opts.heartbeatIntervalMs, () => void this.tick());
+  }
+
+  /** Makes the registration match the stored ownership. */
+  private async apply(): Promise<void> {
+    const read = await this.readOwnership();
+    if (read === 'unreadable' && this.known) return; // keep doing what we did; the store will be back
+    const intent = registrationIntent(this.opts.self, read === 'unreadable' ? 'unreadable' : read, {
+      ignoreUnreadableOwnership: this.opts.ignoreUnreadableOwnership,
+      isPrimary: this.opts.self === this.opts.primary,
+    });
+    this.observer.onAlarm('ownership_unreadable', intent === 'hold');
+    if (intent === 'hold') {
+      this.log.error('ownership cannot be read from the state store: not registering (set startup.ignoreUnreadableOwnership to override)');
+      return;
+    }
+    if (intent === 'register' && !this.registration.maintained) {
+      const from = read === 'unreadable' ? null : read;
+      this.log.info({ epoch: from?.epoch }, 'this node owns the registration: registering');
+      const r = await this.acquire(from);
+      if (!r.ok) this.log.error({ reason: r.message }, 'registration as owner failed; retrying');
+    } else if (intent === 'unregister' && this.registration.maintained) {
+      this.log.warn({ owner: this.known?.owner, epoch: this.known?.epoch }, 'ownership moved to the peer: unregistering');
+      await this.registration.unregister();
+    }
+  }
+
+  /**
+   * Registers as owner. `from`: the ownership just read, whose epoch the previous
+   * owner must acknowledge before we clear the AOR (null: the previous owner is dead).
+   */
+  private async acquire(from: Ownership | null): Promise<{ ok: true } | { ok: false; message: string }> {
+    if (from && from.epoch > 1) await this.awaitPeerRelease(from.epoch);
+    const cleared = await this.registration.clearAll();
+    if (!cleared.ok) return { ok: false, message: `clear-all REGISTER refused: ${cleared.reason ?? 'no reason'}` };
+    const reg = await this.registration.keep();
+    if (!reg.ok) return { ok: false, message: `REGISTER refused: ${reg.reason ?? 'no reason'}` };
+    return { ok: true };
+  }
+
+  private async awaitPeerRelease(e: Epoch): Promise<void> {
+    const deadline = this.clock.now() + this.opts.staleAfterMs + 2 * this.opts.heartbeatIntervalMs;
+    while (this.clock.now() < deadline && !this.stopped) {
+      try {
+        const hb = await this.store.readHeartbeat(this.opts.peer);
+        if (!hb || hb.epochSeen >= e || heartbeatEvidence(hb, this.clock.now(), this.opts.staleAfterMs) === 'stale') return;
+      } catch (err) {
+        this.storeFailed('readHeartbeat', err);
+        return;
+      }
+      await sleep(this.clock, Math.min(200, this.opts.heartbeatIntervalMs));
+    }
+    this.log.warn('the previous owner did not acknowledge the handover in time; clearing its binding anyway');
+  }
+
+  private async ensureRegistered(reason: string): Promise<ChangeResult> {
+    const own = this.known as Ownership;
+    if (!this.registration.maintained) await this.registration.keep();
+    return { ok: true, changed: false, ownership: own, message: reason };
+  }
+
+  /**
+   * Compare-and-set. With `allowUnreachable` (takeover, rollback) a dead store does
+   * not block: the SIP path alone decided, and the change is applied locally.
+   */
+  private async commit(
+    expected: Epoch | null,
+    next: Ownership,
+    kind: TransitionKind,
+    reason: string,
+    evidence: unknown,
+    allowUnreachable: boolean,
+  ): Promise<ChangeResult> {
+    try {
+      const cas = await this.store.compareAndSetOwnership(expected, next);
+      if (!cas.ok) {
+        if (cas.current) this.setKnown(cas.current);
+        this.observer.onTransition(kind, false);
+        return { ok: false, message: `ownership changed meanwhile (now ${cas.current?.owner ?? 'none'} at epoch ${cas.current?.epoch ?? 0})` };
+      }
+    } catch (err) {
+      this.storeFailed('compareAndSetOwnership', err);
+      if (!allowUnreachable) return { ok: false, message: 'the state store is unreachable' };
+      this.log.warn({ kind }, 'state store unreachable: ownership changed locally only');
+    }
+    const event = { kind, from: this.known?.owner ?? null, to: next.owner, epoch: next.epoch, by: this.opts.self, at: this.clock.now(), reason, evidence };
+    this.setKnown(next);
+    this.observer.onTransition(kind, true);
+    this.log.warn({ transition: kind, owner: next.owner, epoch: next.epoch, reason, evidence }, `ownership ${kind}`);
+    await this.store.appendEvent(event).catch((err: unknown) => this.storeFailed('appendEvent', err));
+    return { ok: true, changed: true, ownership: next, message: `${next.owner} owns at epoch ${next.epoch}` };
+  }
+
+  private async readOwnership(): Promise<Ownership | 'unreadable'> {
+    try {
+      let own = await this.store.readOwnership();
+      if (own === null) {
+        // First start of the pair: the configured primary owns. Both nodes may race here; one write wins.
+        const cas = await this.store.compareAndSetOwnership(null, initialOwnership(this.opts.primary));
+        own = cas.ok ? cas.ownership : cas.current;
+        if (cas.ok) {
+          const first = cas.ownership;
+          await this.store.appendEvent({ kind: 'init', from: null, to: first.owner, epoch: first.epoch, by: this.opts.self, at: this.clock.now(), reason: 'first start' });
+        }
+      }
+      if (own === null) return 'unreadable';
+      this.setKnown(own);
+      return own;
+    } catch (err) {
+      this.storeFailed('readOwnership', err);
+      return 'unreadable';
+    }
+  }
+
+  private async readOrKnown(): Promise<Ownership | null> {
+    const read = await this.readOwnership();
+    return read === 'unreadable' ? this.known : read;
+  }
+
+  private setKnown(own: Ownership): void {
+    this.known = own;
+    this.observer.onOwnership(own, own.owner === this.opts.self);
+  }
+
+  private async beat(): Promise<void> {
+    const now = this.clock.now();
+    const hb: Heartbeat = {
+      node: this.opts.self,
+      status: this.appHealthy() ? 'healthy' : 'unhealthy',
+      at: now,
+      epochSeen: this.known?.epoch ?? epoch(0),
+    };
+    try {
+      await this.store.writeHeartbeat(hb, this.opts.staleAfterMs * 2);
+      const peer = await this.store.readHeartbeat(this.opts.peer);
+      this.peerAge = peer ? (now - peer.at) / 1000 : null;
+    } catch (err) {
+      this.storeFailed('heartbeat', err);
+      this.peerAge = null;
+    }
+    this.observer.onPeerHeartbeatAge(this.peerAge);
+  }
+
+  private storeFailed(op: string, err: unknown): void {
+    this.observer.onStoreError(op);
+    this.log.error({ op, err: err instanceof Error ? err.message : String(err) }, 'state store operation failed');
+  }
+
+  /** One ownership change at a time: a takeover, a handover and a periodic check never interleave. */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.busy) await this.busy.catch(() => undefined);
+    const p = fn();
+    this.busy = p;
+    try {
+      return await p;
+    } finally {
+      if (this.busy === p) this.busy = null;
+    }
+  }
+}

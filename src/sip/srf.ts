@@ -1,0 +1,185 @@
+/**
+ * The one place that knows drachtio-srf's shapes. Its bundled typings are
+ * incomplete (srf.request's signature is wrong, the app's socket map is not
+ * declared), so every cast to them lives here and nowhere else.
+ */
+import Srf from 'drachtio-srf';
+import type { Socket } from 'node:net';
+
+export type SipRequest = Srf.SrfRequest;
+export type SipResponse = Srf.SrfResponse;
+export type Dialog = Srf.Dialog;
+export type { Srf };
+
+export interface FinalResponse {
+  readonly status: number;
+  readonly reason: string;
+  header(name: string): string | undefined;
+}
+
+export interface OutboundRequest {
+  readonly method: 'OPTIONS' | 'REGISTER';
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
+export interface ConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly secret: string;
+  readonly retryMaxDelayMs: number;
+  readonly pingIntervalMs: number;
+}
+
+/** What drachtio-srf's request object emits for a transaction outside a dialog. */
+interface SentRequest {
+  on(event: 'response', cb: (res: SipResponse) => void): void;
+}
+
+interface SrfInternals {
+  request(uri: string, opts: { method: string; headers?: Record<string, string>; auth?: { username: string; password: string } }): Promise<SentRequest>;
+  connect(opts: {
+    host: string;
+    port: number;
+    secret: string;
+    reconnect: { retryMaxDelay: number };
+    enablePing: boolean;
+    pingInterval: number;
+  }): void;
+  _app: { mapServer?: Map<Socket, { pendingPingRequests?: Set<string> }> };
+}
+
+/** Connection events drachtio-srf re-emits but does not declare. */
+export function onConnectionEvent(srf: Srf, event: 'close', cb: () => void): void;
+export function onConnectionEvent(srf: Srf, event: 'reconnecting', cb: (info: { delay: number; attempt: number }) => void): void;
+export function onConnectionEvent(srf: Srf, event: string, cb: (info: { delay: number; attempt: number }) => void): void {
+  (srf as unknown as NodeJS.EventEmitter).on(event, cb);
+}
+
+function internals(srf: Srf): SrfInternals {
+  return srf as unknown as SrfInternals;
+}
+
+export function createSrf(): Srf {
+  return new Srf();
+}
+
+/**
+ * Connects with a capped reconnect back-off and drachtio's app-level ping
+ * (drachtio-srf's ping interval cannot go below 5 s).
+ */
+export function connectSrf(srf: Srf, opts: ConnectOptions): void {
+  internals(srf).connect({
+    host: opts.host,
+    port: opts.port,
+    secret: opts.secret,
+    reconnect: { retryMaxDelay: opts.retryMaxDelayMs },
+    enablePing: true,
+    pingInterval: Math.max(5000, opts.pingIntervalMs),
+  });
+}
+
+/**
+ * drachtio-srf sends pings but never acts on missing pongs, so a connection that
+ * died silently (no FIN, no RST) would look alive until TCP gives up minutes later.
+ * Closes every connection with more than `maxUnanswered` pings outstanding,
+ * which makes drachtio-srf reconnect. Returns how many it closed.
+ */
+export function closeSilentConnections(srf: Srf, maxUnanswered: number): number {
+  let closed = 0;
+  for (const [socket, state] of internals(srf)._app.mapServer ?? []) {
+    if ((state.pendingPingRequests?.size ?? 0) > maxUnanswered) {
+      socket.destroy(new Error(`no answer to ${maxUnanswered} pings`));
+      closed++;
+    }
+  }
+  return closed;
+}
+
+/**
+ * Sends a request outside any dialog and resolves with its final response.
+ * Rejects when drachtio-server refuses to send it. May never settle when the
+ * far end is silent until the stack's Timer F: callers apply their own timeout.
+ */
+export async function sendRequest(srf: Srf, uri: string, req: OutboundRequest): Promise<FinalResponse> {
+  const sent = await internals(srf).request(uri, {
+    method: req.method,
+    ...(req.headers ? { headers: { ...req.headers } } : {}),
+    ...(req.auth ? { auth: { ...req.auth } } : {}),
+  });
+  return new Promise((resolve) => {
+    sent.on('response', (res) => {
+      if (res.status < 200) return;
+      resolve({
+        status: res.status,
+        reason: res.reason,
+        header: (name) => (res.has(name) ? res.get(name) : undefined),
+      });
+    });
+  });
+}
+
+export function header(msg: Srf.SipMessage, name: string): string | undefined {
+  return msg.has(name) ? msg.get(name) : undefined;
+}
+
+export interface BridgeOptions {
+  /** Headers to set on the B leg. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Headers copied from the caller's INVITE to the B leg. */
+  readonly copyHeaders?: readonly string[];
+  /** Called once the B-leg INVITE is on the wire, with a way to cancel it. */
+  readonly onSent?: (cancel: () => void) => void;
+}
+
+/**
+ * drachtio-srf's B2BUA: the caller's offer goes to `target`, provisional and
+ * failure responses come back, a CANCEL from the caller is relayed. Rejects with
+ * the B leg's failure (already relayed to the caller).
+ */
+export function createBridge(
+  srf: Srf,
+  req: SipRequest,
+  res: SipResponse,
+  target: string,
+  opts: BridgeOptions,
+): Promise<{ uas: Dialog; uac: Dialog }> {
+  const onSent = opts.onSent;
+  const progress = {
+    cbRequest: ((err: unknown, uacReq?: { cancel(): void }) => {
+      if (!err && uacReq && onSent) onSent(() => uacReq.cancel());
+    }) as unknown as (req: SipRequest) => void,
+  };
+  return srf.createB2BUA(
+    req,
+    res,
+    target,
+    {
+      localSdpB: req.body,
+      passFailure: true,
+      passProvisionalResponses: true,
+      headers: { ...(opts.headers ?? {}) },
+      proxyRequestHeaders: [...(opts.copyHeaders ?? [])],
+    },
+    progress,
+  );
+}
+
+/** The status of a B2BUA failure as drachtio-srf reports it. */
+export function failureStatus(err: unknown): number | undefined {
+  if (typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number') return err.status;
+  return undefined;
+}
+
+export type RequestHandler = (req: SipRequest, res: SipResponse) => void;
+
+/** Asks drachtio-server to route `method` here (it answers 503 itself for methods no app registered). */
+export function onRequest(srf: Srf, method: 'invite' | 'options' | 'refer' | 'register' | 'subscribe' | 'message' | 'publish' | 'notify' | 'info' | 'update', handler: RequestHandler): void {
+  srf.use(method, (req, res) => handler(req, res));
+}
+
+/** Sends a final response; the standard reason phrase when `reason` is omitted. */
+export function reply(res: SipResponse, status: number, reason?: string, headers: Readonly<Record<string, string>> = {}): void {
+  if (reason === undefined) res.send(status, { headers: { ...headers } });
+  else res.send(status, reason, { headers: { ...headers } });
+}

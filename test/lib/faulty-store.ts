@@ -1,0 +1,16 @@
+import type { StateStore } from '../../src/state/store';
+
+/** Wraps a store so a test can take it down: every call then rejects, as a dead Redis would. */
+export function faulty(inner: StateStore): StateStore & { down: boolean } {
+  const wrapper = {
+    down: false,
+    kind: inner.kind,
+    isReachable: () => !wrapper.down && inner.isReachable(),
+    close: () => inner.close(),
+  } as StateStore & { down: boolean };
+  for (const op of ['readOwnership', 'compareAndSetOwnership', 'writeHeartbeat', 'readHeartbeat', 'appendEvent', 'recentEvents'] as const) {
+    (wrapper as unknown as Record<string, unknown>)[op] = (...args: unknown[]) =>
+      wrapper.down ? Promise.reject(new Error(`store down (${op})`)) : (inner[op] as (...a: unknown[]) => Promise<unknown>)(...args);
+  }
+  return wrapper;
+}

@@ -1,0 +1,258 @@
+import pino from 'pino';
+import t from 'tap';
+import { epoch, type Ownership, type SipVerdict } from '../../src/core/types';
+import { Failover, type FailoverObserver } from '../../src/failover';
+import { MemoryStore } from '../../src/state/memory-store';
+import type { StateStore } from '../../src/state/store';
+import { FakeClock } from '../lib/fake-clock';
+import { faulty } from '../lib/faulty-store';
+import { FakeRegistration } from '../lib/fake-registration';
+
+const silent = pino({ level: 'silent' });
+const HB = { heartbeatIntervalMs: 1000, staleAfterMs: 3000 };
+
+function node(self: 'a' | 'b', store: StateStore, clock: FakeClock, opts: { ignoreUnreadableOwnership?: boolean; healthy?: boolean } = {}) {
+  const registration = new FakeRegistration();
+  const alarms = new Map<string, boolean>();
+  const transitions: string[] = [];
+  const observer: FailoverObserver = {
+    onOwnership: () => undefined,
+    onTransition: (kind, ok) => transitions.push(`${kind}:${ok ? 'ok' : 'lost'}`),
+    onStoreError: () => undefined,
+    onPeerHeartbeatAge: () => undefined,
+    onAlarm: (name, raised) => alarms.set(name, raised),
+  };
+  const failover = new Failover(
+    { self, peer: self === 'a' ? 'b' : 'a', primary: 'a', ...HB, ignoreUnreadableOwnership: opts.ignoreUnreadableOwnership ?? false },
+    store,
+    registration,
+    clock,
+    silent,
+    observer,
+    () => opts.healthy ?? true,
+  );
+  return { failover, registration, alarms, transitions };
+}
+
+const dead: SipVerdict = { alive: false, probes: [], decidedAt: 0 };
+const deadVerdict = { kind: 'dead' as const, sip: dead, heartbeat: 'stale' as const };
+
+async function started(self: 'a' | 'b', store: StateStore, clock: FakeClock, opts = {}) {
+  const n = node(self, store, clock, opts);
+  n.failover.start();
+  await clock.advance(0);
+  return n;
+}
+
+t.test('first start: the primary writes ownership at epoch 1 and registers after clearing the AOR', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const a = await started('a', store, clock);
+  t.strictSame(await store.readOwnership(), { owner: 'a', epoch: 1 });
+  t.strictSame(a.registration.steps, ['clearAll', 'keep']);
+  t.equal(a.failover.isOwner(), true);
+  t.strictSame((await store.recentEvents(10)).map((e) => e.kind), ['init']);
+});
+
+t.test('first start of the secondary: it records the primary as owner and never registers', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const b = await started('b', store, clock);
+  t.strictSame(await store.readOwnership(), { owner: 'a', epoch: 1 });
+  t.strictSame(b.registration.steps, []);
+  t.equal(b.failover.isOwner(), false);
+});
+
+t.test('both nodes starting at the same moment agree on one owner', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const a = node('a', store, clock);
+  const b = node('b', store, clock);
+  a.failover.start();
+  b.failover.start();
+  await clock.advance(0);
+  t.strictSame(await store.readOwnership(), { owner: 'a', epoch: 1 });
+  t.equal(a.failover.isOwner(), true);
+  t.equal(b.failover.isOwner(), false);
+  t.equal((await store.recentEvents(10)).length, 1, 'one init event');
+});
+
+t.test('every tick writes a heartbeat with the health and the epoch seen', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  await started('b', store, clock, { healthy: false });
+  const hb = await store.readHeartbeat('b');
+  t.match(hb, { node: 'b', status: 'unhealthy', epochSeen: 1, at: clock.now() });
+  await clock.advance(1000);
+  t.equal((await store.readHeartbeat('b'))?.at, clock.now());
+});
+
+t.test('takeover: CAS to epoch 2, clear-all, then register; the transition carries its evidence', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const b = await started('b', store, clock);
+  const r = await b.failover.takeOver(deadVerdict);
+  t.match(r, { ok: true, changed: true, ownership: { owner: 'b', epoch: 2 } });
+  t.strictSame(b.registration.steps, ['clearAll', 'keep']);
+  t.equal(b.failover.isOwner(), true);
+  const events = await store.recentEvents(10);
+  t.match(events.at(-1), { kind: 'takeover', from: 'a', to: 'b', epoch: 2, by: 'b', evidence: { kind: 'dead' } });
+});
+
+t.test('concurrent takeovers from many overflow calls change ownership once', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const b = await started('b', store, clock);
+  const results = await Promise.all([1, 2, 3, 4, 5].map(() => b.failover.takeOver(deadVerdict)));
+  t.ok(results.every((r) => r.ok));
+  t.equal(results.filter((r) => r.ok && r.changed).length, 1);
+  t.strictSame(await store.readOwnership(), { owner: 'b', epoch: 2 });
+  t.equal(b.registration.steps.filter((s) => s === 'clearAll').length, 1);
+});
+
+for (const refused of ['clearAll', 'keep'] as const) {
+  t.test(`takeover refused by the IPBX (${refused}): rolled back, alarm raised, node passive`, async (t) => {
+    const clock = new FakeClock();
+    const store = new MemoryStore();
+    const b = await started('b', store, clock);
+    b.registration.refuse[refused] = '403 Forbidden';
+    const r = await b.failover.takeOver(deadVerdict);
+    t.equal(r.ok, false);
+    t.match(r, { message: /403 Forbidden/ });
+    t.strictSame(await store.readOwnership(), { owner: 'a', epoch: 3 }, 'epoch only grows: the rollback is a new change');
+    t.equal(b.failover.isOwner(), false);
+    t.equal(b.registration.maintained, false);
+    t.equal(b.alarms.get('takeover_refused'), true);
+    t.strictSame((await store.recentEvents(10)).map((e) => e.kind), ['init', 'takeover', 'rollback']);
+  });
+}
+
+t.test('a takeover that loses the race follows the winner', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const b = await started('b', store, clock);
+  // Someone else changed ownership after b last read it: b's CAS must fail.
+  const slow: StateStore = Object.assign(Object.create(store) as StateStore, {
+    readOwnership: async () => ({ owner: 'a', epoch: epoch(1) }) as Ownership,
+  });
+  await store.compareAndSetOwnership(epoch(1), { owner: 'a', epoch: epoch(2) });
+  const racer = node('b', slow, clock);
+  const r = await racer.failover.takeOver(deadVerdict);
+  t.equal(r.ok, false);
+  t.strictSame(racer.registration.steps, []);
+  t.strictSame(racer.failover.ownership, { owner: 'a', epoch: 2 });
+  t.equal(b.failover.isOwner(), false);
+});
+
+t.test('takeover with the store down: the SIP path alone decides, applied locally', async (t) => {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  const b = await started('b', store, clock);
+  store.down = true;
+  const r = await b.failover.takeOver(deadVerdict);
+  t.match(r, { ok: true, ownership: { owner: 'b', epoch: 2 } });
+  t.strictSame(b.registration.steps, ['clearAll', 'keep']);
+});
+
+t.test('failback from the secondary: it unregisters before ownership moves; a second run changes nothing', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const a = await started('a', store, clock);
+  const b = await started('b', store, clock);
+  await b.failover.takeOver(deadVerdict);
+  await clock.advance(1000); // a sees it lost ownership and unregisters
+  t.equal(a.registration.maintained, false);
+  b.registration.steps.length = 0;
+  const r = await b.failover.handover('failback', 'test');
+  t.match(r, { ok: true, changed: true, ownership: { owner: 'a', epoch: 3 } });
+  t.strictSame(b.registration.steps, ['unregister']);
+  a.registration.steps.length = 0;
+  await clock.advance(1000);
+  t.strictSame(a.registration.steps, ['clearAll', 'keep'], 'the primary registers on its next tick');
+  const again = await b.failover.handover('failback', 'test');
+  t.match(again, { ok: true, changed: false, message: /already owns/ });
+});
+
+t.test('a node that gains ownership from a live peer waits for the peer to acknowledge the epoch', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const b = await started('b', store, clock);
+  // The peer (a) owns and heartbeats at epoch 1; the operator moves ownership to b from elsewhere.
+  await store.writeHeartbeat({ node: 'a', status: 'healthy', at: clock.now(), epochSeen: epoch(1) }, 10_000);
+  await store.compareAndSetOwnership(epoch(1), { owner: 'b', epoch: epoch(2) });
+  await clock.advance(1000);
+  t.strictSame(b.registration.steps, [], 'no REGISTER while the old owner may still be registered');
+  await store.writeHeartbeat({ node: 'a', status: 'healthy', at: clock.now(), epochSeen: epoch(2) }, 10_000);
+  await clock.advance(400);
+  t.strictSame(b.registration.steps, ['clearAll', 'keep']);
+});
+
+t.test('a node that loses ownership stops refreshing and unregisters on its next tick', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const a = await started('a', store, clock);
+  await store.compareAndSetOwnership(epoch(1), { owner: 'b', epoch: epoch(2) });
+  await clock.advance(1000);
+  t.strictSame(a.registration.steps, ['clearAll', 'keep', 'unregister']);
+  t.equal(a.failover.isOwner(), false);
+  t.equal((await store.readHeartbeat('a'))?.epochSeen, 2, 'the heartbeat acknowledges the new epoch after unregistering');
+});
+
+t.test('ownership unreadable at start: no REGISTER, alarm raised; the override registers the primary', async (t) => {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  store.down = true;
+  const a = await started('a', store, clock);
+  t.strictSame(a.registration.steps, []);
+  t.equal(a.alarms.get('ownership_unreadable'), true);
+  store.down = false;
+  await clock.advance(1000);
+  t.strictSame(a.registration.steps, ['clearAll', 'keep'], 'registers once the store answers');
+  t.equal(a.alarms.get('ownership_unreadable'), false);
+
+  const store2 = faulty(new MemoryStore());
+  store2.down = true;
+  const forced = await started('a', store2, new FakeClock(), { ignoreUnreadableOwnership: true });
+  t.strictSame(forced.registration.steps, ['clearAll', 'keep']);
+  const secondary = await started('b', store2, new FakeClock(), { ignoreUnreadableOwnership: true });
+  t.strictSame(secondary.registration.steps, [], 'the override never registers a secondary');
+});
+
+t.test('the store going down after start changes nothing: the owner keeps its registration', async (t) => {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  const a = await started('a', store, clock);
+  store.down = true;
+  await clock.advance(5000);
+  t.strictSame(a.registration.steps, ['clearAll', 'keep']);
+  t.equal(a.failover.isOwner(), true);
+});
+
+t.test('judgeOwner: a fresh healthy heartbeat turns a dead SIP verdict into a split', async (t) => {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  const b = await started('b', store, clock);
+  await store.writeHeartbeat({ node: 'a', status: 'healthy', at: clock.now(), epochSeen: epoch(1) }, 10_000);
+  t.match(await b.failover.judgeOwner(dead), { kind: 'split', heartbeat: 'fresh-healthy' });
+  await store.writeHeartbeat({ node: 'a', status: 'unhealthy', at: clock.now(), epochSeen: epoch(1) }, 10_000);
+  t.match(await b.failover.judgeOwner(dead), { kind: 'dead', heartbeat: 'fresh-unhealthy' });
+  await clock.advance(3001);
+  store.down = false;
+  t.match(await b.failover.judgeOwner(dead), { kind: 'dead', heartbeat: 'stale' });
+  store.down = true;
+  t.match(await b.failover.judgeOwner(dead), { kind: 'dead', heartbeat: 'unknown' });
+  t.match(await b.failover.judgeOwner({ ...dead, alive: true }), { kind: 'alive' });
+  t.match(b.failover.verdict, { kind: 'alive' });
+});
+
+t.test('switchover moves to the other node; with the store down it is refused', async (t) => {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  const a = await started('a', store, clock);
+  const r = await a.failover.handover('switchover', 'test');
+  t.match(r, { ok: true, changed: true, ownership: { owner: 'b', epoch: 2 } });
+  t.strictSame(a.registration.steps, ['clearAll', 'keep', 'unregister']);
+  store.down = true;
+  const refused = await a.failover.handover('switchover', 'test');
+  t.match(refused, { ok: false, message: /unreachable/ });
+});
