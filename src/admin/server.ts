@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Lockout } from '../core/lockout';
 import type { Config } from '../config/schema';
@@ -14,7 +14,8 @@ import { statusOf } from './status';
 export function buildAdminServer(agent: Agent, cfg: Config['admin'], log: Logger) {
   const app = Fastify({
     loggerInstance: log.child({ component: 'admin' }),
-    disableRequestLogging: true,
+    // A scrape every few seconds would drown the decisions that matter in the log.
+    logController: new LogController({ disableRequestLogging: true }),
     ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } } : {}),
   });
   const lockout = new Lockout(cfg.lockout);

@@ -14,6 +14,7 @@ export interface ConnectionDelegate {
  */
 export class DrachtioConnection {
   private up = false;
+  private warned = false;
   private watchdog: TimerHandle | null = null;
 
   constructor(
@@ -35,11 +36,17 @@ export class DrachtioConnection {
         return;
       }
       this.up = true;
+      this.warned = false;
       this.log.info({ hostport }, 'connected to drachtio-server');
       this.delegate.onConnected(hostport);
     });
-    // drachtio-srf throws on an 'error' event nobody listens to.
-    this.srf.on('error', (err) => this.log.warn({ err: err.message }, 'drachtio connection error'));
+    // drachtio-srf throws on an 'error' event nobody listens to. While down, every
+    // retry fails the same way: only the first failure is worth a warning.
+    this.srf.on('error', (err) => {
+      if (this.up || !this.warned) this.log.warn({ err: err.message }, 'drachtio connection error; retrying');
+      else this.log.debug({ err: err.message }, 'drachtio connection error');
+      this.warned = true;
+    });
     onConnectionEvent(this.srf, 'close', () => this.lost());
     onConnectionEvent(this.srf, 'reconnecting', (info) => this.log.debug(info, 'reconnecting to drachtio-server'));
     connectSrf(this.srf, this.opts);
