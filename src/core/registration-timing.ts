@@ -47,19 +47,33 @@ function parseSeconds(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-/** Finds `;expires=N` on the Contact entry whose URI is ours. */
-function contactExpires(contactHeader: string | undefined, ours: string): number | undefined {
-  if (!contactHeader) return undefined;
-  const wanted = normaliseUri(ours);
-  for (const entry of splitContacts(contactHeader)) {
+/** One binding listed in a registrar's Contact header. */
+export interface Binding {
+  readonly uri: string;
+  readonly expires?: number;
+}
+
+/** Reads a Contact header value into its bindings (quoted display names and parameters allowed). */
+export function parseBindings(contactHeader: string | undefined): Binding[] {
+  if (!contactHeader) return [];
+  return splitContacts(contactHeader).flatMap((entry): Binding[] => {
     // A quoted display name may hold '<', '>', ',' and escaped quotes: drop it before looking for the URI.
     const rest = entry.trim().replace(/^"(?:[^"\\]|\\.)*"\s*/, '');
     const m = /^[^<]*<([^>]+)>(.*)$/.exec(rest) ?? /^([^;]+)(.*)$/.exec(rest);
-    if (!m || normaliseUri(m[1] ?? '') !== wanted) continue;
+    if (!m?.[1] || m[1].trim() === '*') return [];
     const p = /;\s*expires\s*=\s*(\d+)/i.exec(m[2] ?? '');
-    if (p?.[1]) return Number(p[1]);
-  }
-  return undefined;
+    return [p?.[1] ? { uri: m[1].trim(), expires: Number(p[1]) } : { uri: m[1].trim() }];
+  });
+}
+
+/** Whether two contact URIs name the same binding: scheme, user, host and port; parameters ignored. */
+export function sameContact(a: string, b: string): boolean {
+  return normaliseUri(a) === normaliseUri(b);
+}
+
+/** Finds `;expires=N` on the Contact entry whose URI is ours. */
+function contactExpires(contactHeader: string | undefined, ours: string): number | undefined {
+  return parseBindings(contactHeader).find((b) => sameContact(b.uri, ours) && b.expires !== undefined)?.expires;
 }
 
 /** Splits on commas outside <…> and quoted strings (with backslash escapes). */

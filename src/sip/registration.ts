@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type Clock, type TimerHandle, withTimeout } from '../core/clock';
-import { interpretRegisterResponse, refreshDelayMs, retryDelayMs } from '../core/registration-timing';
+import { interpretRegisterResponse, parseBindings, refreshDelayMs, retryDelayMs, sameContact } from '../core/registration-timing';
 import { sendRequest, type Srf } from './srf';
 
 export interface RegistrationOptions {
@@ -82,9 +82,25 @@ export class Registration {
     return result;
   }
 
-  /** Removes every binding of the AOR (`Contact: *`), the dead owner's included. */
-  clearAll(): Promise<RegisterResult> {
-    return this.send('clear-all', '*', 0);
+  /**
+   * Removes every binding of the AOR but ours: the dead owner's. RFC 3261 offers
+   * `Contact: *` for this, but drachtio-server crashes when asked to send it, so
+   * the bindings are read with a query REGISTER (no Contact, §10.2.3) and the
+   * foreign ones removed with `expires=0` in a single REGISTER.
+   */
+  async clearAll(): Promise<RegisterResult> {
+    const query = await this.request({});
+    if ('error' in query) return this.report('clear-all', { ok: false, reason: query.error });
+    if (query.status >= 300) return this.report('clear-all', { ok: false, status: query.status, reason: `${query.status} ${query.reason}` });
+    const others = parseBindings(query.contact).filter((b) => !sameContact(b.uri, this.opts.contact));
+    this.log.info({ bindings: others.map((b) => b.uri) }, `registrar holds ${others.length} other binding(s) for the AOR`);
+    if (others.length === 0) return this.report('clear-all', { ok: true, grantedSec: 0 });
+    const removal = await this.request({ Contact: others.map((b) => `<${b.uri}>;expires=0`).join(', '), Expires: '0' });
+    if ('error' in removal) return this.report('clear-all', { ok: false, reason: removal.error });
+    if (removal.status >= 300) {
+      return this.report('clear-all', { ok: false, status: removal.status, reason: `${removal.status} ${removal.reason}` });
+    }
+    return this.report('clear-all', { ok: true, grantedSec: 0 });
   }
 
   /** After a reconnect to drachtio-server: register again at once if we hold the binding. */
@@ -136,7 +152,7 @@ export class Registration {
   private async sendWithIntervalRetry(kind: RegisterKind, contact: string, expires: number): Promise<RegisterResult> {
     let requested = expires;
     for (let i = 0; ; i++) {
-      const res = await this.once(contact, requested);
+      const res = await this.request({ Contact: `<${contact}>`, Expires: String(requested) });
       if ('error' in res) return this.report(kind, { ok: false, reason: res.error });
       const outcome = interpretRegisterResponse(res, { contact, expires: requested });
       if (outcome.kind === 'registered') return this.report(kind, { ok: true, grantedSec: outcome.grantedSec });
@@ -159,17 +175,16 @@ export class Registration {
     return result;
   }
 
-  private async once(
-    contact: string,
-    expires: number,
+  /** One REGISTER transaction (digest challenge answered by drachtio-srf), bounded by our own timeout. */
+  private async request(
+    headers: { Contact?: string; Expires?: string },
   ): Promise<{ status: number; reason: string; contact?: string; expires?: string; minExpires?: string } | { error: string }> {
-    const contactHeader = contact === '*' ? '*' : `<${contact}>`;
     try {
       const res = await withTimeout(
         this.clock,
         sendRequest(this.srf, this.opts.registrar, {
           method: 'REGISTER',
-          headers: { From: `<${this.opts.aor}>`, To: `<${this.opts.aor}>`, Contact: contactHeader, Expires: String(expires) },
+          headers: { From: `<${this.opts.aor}>`, To: `<${this.opts.aor}>`, ...headers },
           auth: { username: this.opts.username, password: this.opts.password },
         }),
         this.opts.timeoutMs,
