@@ -160,8 +160,10 @@ export class Agent {
     this.connection = new DrachtioConnection(srf, cfg.drachtio, log.child({ component: 'drachtio' }), clock, {
       onConnected: () => {
         m.drachtioConnected.set(1);
-        // Whatever happened while we were away, register again if we own.
+        // Whatever happened while we were away: register again if we hold the binding,
+        // and act on ownership now rather than at the next tick.
         this.registration.reassert();
+        void this.failover.resync();
       },
       onDisconnected: () => m.drachtioConnected.set(0),
     });

@@ -46,7 +46,7 @@ interface SrfInternals {
     enablePing: boolean;
     pingInterval: number;
   }): void;
-  _app: { mapServer?: Map<Socket, { pendingPingRequests?: Set<string> }> };
+  _app: { client?: { mapServer?: Map<Socket, { pendingPingRequests?: Set<string> }> } };
 }
 
 /** Connection events drachtio-srf re-emits but does not declare. */
@@ -58,6 +58,11 @@ export function onConnectionEvent(srf: Srf, event: string, cb: (info: { delay: n
 
 function internals(srf: Srf): SrfInternals {
   return srf as unknown as SrfInternals;
+}
+
+/** drachtio-srf's connections to drachtio-server, with their ping bookkeeping. */
+function serverConnections(srf: Srf): Map<Socket, { pendingPingRequests?: Set<string> }> {
+  return internals(srf)._app.client?.mapServer ?? new Map();
 }
 
 export function createSrf(): Srf {
@@ -87,7 +92,7 @@ export function connectSrf(srf: Srf, opts: ConnectOptions): void {
  */
 export function closeSilentConnections(srf: Srf, maxUnanswered: number): number {
   let closed = 0;
-  for (const [socket, state] of internals(srf)._app.mapServer ?? []) {
+  for (const [socket, state] of serverConnections(srf)) {
     if ((state.pendingPingRequests?.size ?? 0) > maxUnanswered) {
       socket.destroy(new Error(`no answer to ${maxUnanswered} pings`));
       closed++;
@@ -102,6 +107,8 @@ export function closeSilentConnections(srf: Srf, maxUnanswered: number): number 
  * far end is silent until the stack's Timer F: callers apply their own timeout.
  */
 export async function sendRequest(srf: Srf, uri: string, req: OutboundRequest): Promise<FinalResponse> {
+  // drachtio-srf asserts (throws an AssertionError) when it has no connection; say what it means.
+  if (serverConnections(srf).size === 0) throw new Error('not connected to drachtio-server');
   const sent = await internals(srf).request(uri, {
     method: req.method,
     ...(req.headers ? { headers: { ...req.headers } } : {}),

@@ -1,0 +1,186 @@
+/**
+ * The overflow agent on real SIP: drachtio-server, SIPp as the IPBX (registrar
+ * and overflow caller), the primary and the local app, all on 127.0.0.x.
+ */
+import t, { type Test } from 'tap';
+import { startAgent } from '../support/agent';
+import { drachtioAvailable, startDrachtio } from '../support/drachtio';
+import { freeTcpPort, waitFor } from '../support/processes';
+import { isRequest, registrarBindings, type Sipp, sippAvailable, startSipp, statusOf } from '../support/sipp';
+import { contactOf, NET, nodeConfig, SECRETS } from '../support/topology';
+
+if (!drachtioAvailable() || !sippAvailable()) {
+  const missing = drachtioAvailable() ? 'sipp not found on PATH' : 'drachtio-server not found on PATH';
+  process.stderr.write(`e2e skipped: ${missing}\n`);
+  t.plan(0, `e2e skipped: ${missing}`);
+} else {
+  run();
+}
+
+interface Rig {
+  readonly registrar: Sipp;
+  readonly primary: Sipp | null;
+  readonly app: Sipp;
+  readonly agent: Awaited<ReturnType<typeof startAgent>>;
+}
+
+/**
+ * One agent on its own drachtio-server with its SIPp peers, torn down with the test.
+ * `owner`: the agent is the configured primary (it registers and bridges);
+ * otherwise it is the secondary and a SIPp plays the primary at NET.nodeA.
+ */
+async function rig(
+  t: Test,
+  o: { owner?: boolean; registrarPassword?: string; app?: 'app-uas.xml' | 'app-uas-cancel.xml'; appPauseMs?: number; overrides?: Record<string, Record<string, unknown>> } = {},
+): Promise<Rig> {
+  const address = o.owner ? NET.nodeA : NET.nodeB;
+  const peer = o.owner ? NET.nodeB : NET.nodeA;
+  const drachtio = await startDrachtio({ sipAddress: address, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
+  t.teardown(() => drachtio.stop());
+  const registrar = startSipp({
+    scenario: 'ipbx-registrar.xml',
+    localIp: NET.registrar,
+    localPort: NET.sipPort,
+    keys: {
+      username: SECRETS.sipUser,
+      password: o.registrarPassword ?? SECRETS.sipPassword,
+      // Before a takeover the registrar holds the primary's binding.
+      bindings: o.owner ? 'X-Bindings: none' : `Contact: <${contactOf(peer)}>;expires=120`,
+    },
+  });
+  t.teardown(() => registrar.stop());
+  const primary = o.owner ? null : startSipp({ scenario: 'primary-options.xml', localIp: peer, localPort: NET.sipPort });
+  if (primary) t.teardown(() => primary.stop());
+  const app = startSipp({ scenario: o.app ?? 'app-uas.xml', localIp: NET.appB, localPort: NET.appPort, pauseMs: o.appPauseMs ?? 100 });
+  t.teardown(() => app.stop());
+  const config = await nodeConfig({
+    id: o.owner ? 'node-a' : 'node-b',
+    role: o.owner ? 'primary' : 'secondary',
+    address,
+    peerAddress: peer,
+    app: NET.appB,
+    drachtioPort: drachtio.opts.adminPort,
+    ...(o.overrides ? { overrides: o.overrides } : {}),
+  });
+  const agent = await startAgent(config);
+  t.teardown(() => agent.stop());
+  await agent.waitForLog((l) => l.msg === 'local app answers its health probe', 5000, 'the local app to be healthy');
+  return { registrar, primary, app, agent };
+}
+
+function call(address: string, scenario = 'caller.xml', extra: { calls?: number; rate?: number; pauseMs?: number } = {}): Sipp {
+  return startSipp({
+    scenario,
+    remote: `${address}:${NET.sipPort}`,
+    localIp: NET.caller,
+    localPort: NET.callerPort,
+    calls: extra.calls ?? 1,
+    pauseMs: extra.pauseMs ?? 200,
+    timeoutSec: 30,
+    ...(extra.rate !== undefined ? { rate: extra.rate } : {}),
+  });
+}
+
+const finals = (s: Sipp) =>
+  s
+    .messages()
+    .filter((m) => m.direction === 'received' && (statusOf(m) ?? 0) >= 200 && m.header('CSeq')?.endsWith('INVITE'))
+    .map((m) => statusOf(m));
+const received = (s: Sipp, method: string) => s.messages().filter((m) => m.direction === 'received' && isRequest(m, method));
+
+function run(): void {
+  t.test('a. primary answers OPTIONS: the caller is dissuaded, one verification cycle at most', async (t) => {
+    const r = await rig(t);
+    const caller = call(NET.nodeB);
+    t.equal(await caller.finished(20_000), 0, 'caller scenario succeeded');
+    t.strictSame(finals(caller), [486], 'the caller got 486 Busy Here');
+    t.ok(received(r.primary as Sipp, 'OPTIONS').length <= 1, `probes at the primary: ${received(r.primary as Sipp, 'OPTIONS').length}`);
+    t.equal(received(r.app, 'INVITE').length, 0, 'nothing reached the local app');
+    t.equal(registrarBindings(r.registrar.messages()).length, 0, 'no REGISTER: the node stayed passive');
+    const decision = await r.agent.waitForLog((l) => typeof l.verdict === 'string', 2000, 'a decision line');
+    t.match(decision, { verdict: 'alive', action: 'dissuade', callId: /.+/ });
+  });
+
+  t.test('b. primary stopped: attempts unanswered probes, binding cleared, own contact registered, call bridged', async (t) => {
+    const r = await rig(t);
+    (r.primary as Sipp).pause();
+    const caller = call(NET.nodeB, 'caller.xml', { pauseMs: 300 });
+    t.equal(await caller.finished(20_000), 0, 'caller scenario succeeded');
+    t.strictSame(finals(caller), [200], 'the call was answered');
+    t.ok(
+      caller.messages().some((m) => m.direction === 'sent' && isRequest(m, 'BYE')),
+      'the caller hung up with BYE',
+    );
+    const decision = await r.agent.waitForLog((l) => l.verdict === 'dead', 2000, 'the dead verdict');
+    const probes = decision.probes as { outcome: string }[];
+    t.equal(probes.length, 3, 'exactly `attempts` probes');
+    t.ok(probes.every((p) => p.outcome === 'no-answer'), 'none answered');
+    const history = registrarBindings(r.registrar.messages(), [contactOf(NET.nodeA)]);
+    t.strictSame(history.map((h) => h.contacts), [[], [contactOf(NET.nodeB)]], 'primary binding removed, then our contact registered');
+    t.ok(history.every((h) => h.contacts.length <= 1), 'never two contacts');
+    const challenged = r.registrar.messages().filter((m) => m.direction === 'received' && isRequest(m, 'REGISTER') && m.header('Authorization'));
+    t.ok(challenged.length >= 3, 'every REGISTER answered the digest challenge');
+    await waitFor(() => received(r.app, 'BYE').length > 0, 2000, 'the BYE at the app');
+    t.strictSame(
+      ['INVITE', 'ACK', 'BYE'].map((m) => received(r.app, m).length),
+      [1, 1, 1],
+      'the app saw INVITE, ACK and BYE',
+    );
+  });
+
+  t.test('c. 100 overflow calls at 50/s while the primary is alive: all dissuaded', async (t) => {
+    const r = await rig(t);
+    const caller = call(NET.nodeB, 'caller.xml', { calls: 100, rate: 50 });
+    t.equal(await caller.finished(30_000), 0, 'every call of the run succeeded');
+    const codes = finals(caller);
+    t.equal(codes.length, 100);
+    t.ok(codes.every((c) => c === 486), 'all 100 got 486');
+    const probes = received(r.primary as Sipp, 'OPTIONS').length;
+    const cycles = r.agent.logs().filter((l) => typeof l.verdict === 'string' && l.joined === false && l.cached === false).length;
+    t.comment(`100 calls: ${cycles} verification cycle(s), ${probes} probe(s) reached the primary`);
+    t.equal(cycles, 1, 'one verification cycle: the other calls joined it or used the cached verdict');
+    t.ok(probes >= 1 && probes <= 3, `at most \`attempts\` probes (got ${probes})`);
+  });
+
+  t.test('d. owner: registers at start, bridges a call end to end', async (t) => {
+    const r = await rig(t, { owner: true });
+    await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 5000, 'the registration');
+    t.strictSame(registrarBindings(r.registrar.messages()).map((h) => h.contacts), [[contactOf(NET.nodeA)]]);
+    const caller = call(NET.nodeA, 'caller.xml', { pauseMs: 300 });
+    t.equal(await caller.finished(20_000), 0);
+    t.strictSame(finals(caller), [200]);
+    await waitFor(() => received(r.app, 'BYE').length > 0, 2000, 'the BYE at the app');
+    t.strictSame(['INVITE', 'ACK', 'BYE'].map((m) => received(r.app, m).length), [1, 1, 1]);
+  });
+
+  t.test('d. owner: CANCEL before answer gives 487 to the caller and CANCEL at the app', async (t) => {
+    const r = await rig(t, { owner: true, app: 'app-uas-cancel.xml' });
+    const caller = call(NET.nodeA, 'caller-cancel.xml', { pauseMs: 500 });
+    t.equal(await caller.finished(20_000), 0, 'caller scenario succeeded');
+    t.ok(finals(caller).includes(487), 'the caller got 487');
+    await waitFor(() => received(r.app, 'CANCEL').length > 0, 2000, 'the CANCEL at the app');
+    t.equal(received(r.app, 'CANCEL').length, 1, 'the app got the CANCEL');
+  });
+
+  t.test('e. malformed SDP: 488 and nothing reaches the app', async (t) => {
+    const r = await rig(t, { owner: true });
+    const caller = call(NET.nodeA, 'caller-bad-sdp.xml');
+    t.equal(await caller.finished(20_000), 0);
+    t.strictSame(finals(caller), [488]);
+    t.equal(received(r.app, 'INVITE').length, 0);
+    await r.agent.waitForLog((l) => l.msg === 'INVITE refused with 488', 2000, 'the 488 log line');
+  });
+
+  t.test('f. the registrar answers 403: no takeover, the caller is dissuaded, the reason logged', async (t) => {
+    const r = await rig(t, { registrarPassword: 'Wr0ngPassw0rdX' });
+    (r.primary as Sipp).pause();
+    const caller = call(NET.nodeB);
+    t.equal(await caller.finished(20_000), 0);
+    t.strictSame(finals(caller), [486]);
+    t.equal(received(r.app, 'INVITE').length, 0, 'nothing bridged');
+    const failed = await r.agent.waitForLog((l) => l.msg === 'takeover failed; call dissuaded, node stays passive', 2000, 'the refusal');
+    t.match(String(failed.reason), /403 Forbidden/);
+    const status = await r.agent.admin('/status');
+    t.match(status.body, { isOwner: false, registered: false, owner: 'node-a' });
+  });
+}

@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { type Proc, start, waitFor } from './processes';
+
+const ROOT = resolve(__dirname, '../..');
+
+export type LogLine = Record<string, unknown> & { msg?: string };
+
+export interface RunningAgent {
+  readonly proc: Proc;
+  logs(): LogLine[];
+  waitForLog(pred: (l: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine>;
+  /** GET on the admin API. */
+  admin(path: string, init?: { method?: string; token?: string }): Promise<{ status: number; body: unknown; text: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the built agent (`dist/cli.js run`) on a config object, as an operator
+ * would, and reads its pino JSON lines.
+ */
+export async function startAgent(config: Record<string, unknown>, opts: { waitConnected?: boolean } = {}): Promise<RunningAgent> {
+  const dir = mkdtempSync(join(tmpdir(), 'understudy-agent-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, stringify(config));
+  const proc = start(process.execPath, [join(ROOT, 'dist/cli.js'), 'run', '--config', file], {
+    env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('UNDERSTUDY_'))),
+  });
+  const logs = (): LogLine[] =>
+    proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as LogLine];
+        } catch {
+          return [];
+        }
+      });
+  const waitForLog = async (pred: (l: LogLine) => boolean, timeoutMs: number, what: string) => {
+    await waitFor(() => logs().some(pred), timeoutMs, `${what}\n--- agent output ---\n${proc.output().slice(-4000)}`);
+    return logs().find(pred) as LogLine;
+  };
+  const adminCfg = (config.admin ?? {}) as { port?: number };
+  const admin = async (path: string, init: { method?: string; token?: string } = {}) => {
+    const res = await fetch(`http://127.0.0.1:${adminCfg.port ?? 8080}${path}`, {
+      method: init.method ?? 'GET',
+      headers: init.token ? { authorization: `Bearer ${init.token}` } : {},
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // metrics and other plain-text answers stay text
+    }
+    return { status: res.status, body, text };
+  };
+  if (opts.waitConnected !== false) await waitForLog((l) => l.msg === 'connected to drachtio-server', 15_000, 'the agent to connect to drachtio-server');
+  return { proc, logs, waitForLog, admin, stop: () => proc.stop() };
+}

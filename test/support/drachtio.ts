@@ -1,0 +1,55 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onPath, type Proc, start, tcpAccepts, waitFor } from './processes';
+
+export const drachtioAvailable = (): boolean => onPath('drachtio');
+
+export interface DrachtioOptions {
+  readonly sipAddress: string;
+  readonly sipPort: number;
+  readonly adminPort: number;
+  readonly secret: string;
+}
+
+export interface Drachtio {
+  readonly opts: DrachtioOptions;
+  output(): string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/**
+ * drachtio-server always reads a config file; the smallest one it accepts holds
+ * an empty <admin/>, everything else comes from flags. The app port binds to
+ * loopback only.
+ */
+export async function startDrachtio(opts: DrachtioOptions): Promise<Drachtio> {
+  const dir = mkdtempSync(join(tmpdir(), 'understudy-drachtio-'));
+  const conf = join(dir, 'drachtio.conf.xml');
+  writeFileSync(conf, '<drachtio><admin/></drachtio>\n');
+  const args = [
+    '-f', conf,
+    '--contact', `sip:${opts.sipAddress}:${opts.sipPort};transport=udp,tcp`,
+    '--address', '127.0.0.1',
+    '--port', String(opts.adminPort),
+    '--secret', opts.secret,
+    '--loglevel', 'info',
+    '--stdout',
+  ];
+  let proc: Proc;
+  const launch = async () => {
+    proc = start('drachtio', args);
+    await waitFor(() => tcpAccepts('127.0.0.1', opts.adminPort), 10_000, `drachtio-server on 127.0.0.1:${opts.adminPort}\n${proc.output()}`);
+  };
+  await launch();
+  return {
+    opts,
+    output: () => proc.output(),
+    stop: () => proc.stop(),
+    restart: async () => {
+      await proc.stop();
+      await launch();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createServer, createConnection } from 'node:net';
+import { createSocket } from 'node:dgram';
+
+/**
+ * Child processes of a test run: every one is killed when the test process
+ * exits, however it exits, so no SIPp or drachtio outlives its test.
+ */
+const alive = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of alive) p.kill('SIGKILL');
+});
+
+export interface Proc {
+  readonly pid: number;
+  readonly exited: Promise<number | null>;
+  output(): string;
+  signal(sig: NodeJS.Signals): void;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function onPath(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function start(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
+  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  alive.add(child);
+  let out = '';
+  const keep = (chunk: Buffer) => {
+    // Bounded: a chatty process must not eat the test's memory.
+    out = (out + chunk.toString()).slice(-1_000_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => {
+      alive.delete(child);
+      resolve(code);
+    });
+    child.on('error', (err) => {
+      out += `\nspawn error: ${err.message}`;
+      alive.delete(child);
+      resolve(-1);
+    });
+  });
+  let gone = false;
+  void exited.then(() => (gone = true));
+  return {
+    pid: child.pid ?? -1,
+    exited,
+    output: () => out,
+    signal: (sig) => {
+      if (!gone) child.kill(sig);
+    },
+    stop: async (graceMs = 3000) => {
+      if (gone) return;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `pred` until true; fails with `what` after `timeoutMs`. */
+export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await pred()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export function freeTcpPort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function freeUdpPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    sock.once('error', reject);
+    sock.bind(0, host, () => {
+      const port = sock.address().port;
+      sock.close(() => resolve(port));
+    });
+  });
+}
+
+export function tcpAccepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,139 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { onPath, type Proc, sleep, start } from './processes';
+
+export const sippAvailable = (): boolean => onPath('sipp');
+
+const SCENARIOS = resolve(__dirname, '../../sipp-scenarios');
+
+export interface SippOptions {
+  readonly scenario: string;
+  /** Client mode when set: where to send, `ip:port`. */
+  readonly remote?: string;
+  readonly localIp: string;
+  readonly localPort: number;
+  readonly keys?: Readonly<Record<string, string>>;
+  /** -m: stop after this many calls (client) or handled messages (server). */
+  readonly calls?: number;
+  /** -r: calls per second. */
+  readonly rate?: number;
+  /** -d: length of the scenario's <pause/>. */
+  readonly pauseMs?: number;
+  /** -timeout: SIPp stops itself after this long whatever happens. */
+  readonly timeoutSec?: number;
+}
+
+/** One SIP message from a SIPp message log. */
+export interface LoggedMessage {
+  readonly direction: 'sent' | 'received';
+  readonly firstLine: string;
+  readonly raw: string;
+  header(name: string): string | undefined;
+  headers(name: string): string[];
+}
+
+export interface Sipp {
+  readonly proc: Proc;
+  messages(): LoggedMessage[];
+  /** Waits for SIPp to stop by itself; its exit code (0: every call succeeded). */
+  finished(timeoutMs: number): Promise<number | null>;
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+export function startSipp(o: SippOptions): Sipp {
+  const dir = mkdtempSync(join(tmpdir(), 'understudy-sipp-'));
+  const messageFile = join(dir, 'messages.log');
+  const args = [
+    ...(o.remote ? [o.remote] : []),
+    '-sf', join(SCENARIOS, o.scenario),
+    '-i', o.localIp,
+    '-p', String(o.localPort),
+    '-nostdin',
+    '-trace_msg', '-message_file', messageFile,
+    '-trace_err', '-error_file', join(dir, 'errors.log'),
+    '-timeout', `${o.timeoutSec ?? 60}s`,
+    ...(o.calls !== undefined ? ['-m', String(o.calls)] : []),
+    ...(o.rate !== undefined ? ['-r', String(o.rate)] : []),
+    ...(o.pauseMs !== undefined ? ['-d', String(o.pauseMs)] : []),
+    ...Object.entries(o.keys ?? {}).flatMap(([k, v]) => ['-key', k, v]),
+  ];
+  const proc = start('sipp', args, { cwd: dir });
+  return {
+    proc,
+    messages: () => (existsSync(messageFile) ? parseMessageLog(readFileSync(messageFile, 'utf8')) : []),
+    finished: async (timeoutMs) => {
+      const timer = sleep(timeoutMs).then(() => 'timeout' as const);
+      const r = await Promise.race([proc.exited, timer]);
+      if (r === 'timeout') throw new Error(`sipp ${o.scenario} still running after ${timeoutMs} ms\n${proc.output().slice(-2000)}`);
+      return r;
+    },
+    pause: () => proc.signal('SIGSTOP'),
+    resume: () => proc.signal('SIGCONT'),
+    stop: () => proc.stop(),
+  };
+}
+
+/**
+ * SIPp's -trace_msg log: blocks that start with a dashed time line, then
+ * "UDP message received [N] bytes :" or "UDP message sent (N bytes):", then the message.
+ */
+export function parseMessageLog(text: string): LoggedMessage[] {
+  const out: LoggedMessage[] = [];
+  for (const block of text.split(/^-{20,}.*$/m)) {
+    const m = /^\s*\S+ message (sent|received)[^\n]*\n\n?([\s\S]*)$/.exec(block);
+    if (!m?.[2]?.trim()) continue;
+    const raw = m[2].replace(/\r/g, '').trim();
+    const lines = raw.split('\n');
+    const headerLines = lines.slice(1, lines.indexOf('') === -1 ? undefined : lines.indexOf(''));
+    const headers = (name: string) =>
+      headerLines.filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`)).map((l) => l.slice(name.length + 1).trim());
+    out.push({ direction: m[1] as 'sent' | 'received', firstLine: lines[0] ?? '', raw, headers, header: (n) => headers(n)[0] });
+  }
+  return out;
+}
+
+export const isRequest = (m: LoggedMessage, method: string) => m.firstLine.startsWith(`${method} `);
+export const statusOf = (m: LoggedMessage): number | undefined => {
+  const s = /^SIP\/2\.0 (\d{3})/.exec(m.firstLine);
+  return s ? Number(s[1]) : undefined;
+};
+
+/**
+ * Replays what a registrar that really kept bindings would have done with the
+ * REGISTERs it accepted (200), in order, from the `initial` bindings: the set of
+ * contacts after each one.
+ * Query REGISTERs (no Contact) change nothing and are not listed.
+ */
+export function registrarBindings(
+  messages: readonly LoggedMessage[],
+  initial: readonly string[] = [],
+): { readonly request: string; readonly contacts: string[] }[] {
+  const bindings = new Set<string>(initial);
+  const history: { request: string; contacts: string[] }[] = [];
+  const pending = new Map<string, LoggedMessage>();
+  for (const m of messages) {
+    const key = `${m.header('Call-ID')}|${m.header('CSeq')}`;
+    if (m.direction === 'received' && isRequest(m, 'REGISTER')) pending.set(key, m);
+    if (m.direction !== 'sent' || statusOf(m) !== 200) continue;
+    const req = pending.get(key);
+    if (!req) continue;
+    pending.delete(key);
+    const contacts = req.headers('Contact').flatMap((h) => h.split(','));
+    if (contacts.length === 0) continue;
+    const headerExpires = Number(req.header('Expires') ?? '3600');
+    for (const c of contacts) {
+      const uri = /<([^>]+)>/.exec(c)?.[1] ?? c.trim();
+      const param = /;\s*expires\s*=\s*(\d+)/i.exec(c.slice(c.indexOf('>') + 1))?.[1];
+      const expires = param !== undefined ? Number(param) : headerExpires;
+      if (uri === '*' || expires === 0) {
+        if (uri === '*') bindings.clear();
+        else bindings.delete(uri);
+      } else bindings.add(uri);
+    }
+    history.push({ request: contacts.join(', '), contacts: [...bindings] });
+  }
+  return history;
+}

@@ -1,0 +1,65 @@
+import { freeTcpPort } from './processes';
+
+/** Loopback addresses of the test network: one per role, so SIPp and drachtio never share a socket. */
+export const NET = {
+  nodeA: '127.0.0.11',
+  nodeB: '127.0.0.12',
+  registrar: '127.0.0.20',
+  caller: '127.0.0.21',
+  appA: '127.0.0.31',
+  appB: '127.0.0.32',
+  sipPort: 5060,
+  appPort: 5080,
+  callerPort: 5070,
+} as const;
+
+export const SECRETS = {
+  sipUser: 'appsrv',
+  sipPassword: 'Tq7vLm2pXa',
+  adminToken: 'Adm1nTok3nXq',
+  drachtio: 'Dr4chtioTest9',
+} as const;
+
+export const AOR = `sip:${SECRETS.sipUser}@${NET.registrar}`;
+export const contactOf = (address: string) => `sip:${SECRETS.sipUser}@${address}:${NET.sipPort}`;
+
+export interface NodeSpec {
+  readonly id: 'node-a' | 'node-b';
+  readonly role: 'primary' | 'secondary';
+  readonly address: string;
+  readonly peerAddress: string;
+  readonly app: string;
+  readonly drachtioPort: number;
+  readonly redisUrl?: string;
+  readonly mode?: 'ha' | 'backup';
+  readonly overrides?: Record<string, Record<string, unknown>>;
+}
+
+/** A full agent config for one node of the test network. */
+export async function nodeConfig(spec: NodeSpec): Promise<Record<string, unknown>> {
+  const base: Record<string, Record<string, unknown> | string> = {
+    node: { id: spec.id, role: spec.role },
+    mode: spec.mode ?? 'ha',
+    peer: { id: spec.id === 'node-a' ? 'node-b' : 'node-a', uri: `sip:${spec.peerAddress}:${NET.sipPort}`, addresses: [spec.peerAddress] },
+    drachtio: { host: '127.0.0.1', port: spec.drachtioPort, secret: SECRETS.drachtio, retryMaxDelayMs: 1000 },
+    ipbx: {
+      registrar: `sip:${NET.registrar}:${NET.sipPort}`,
+      aor: AOR,
+      contact: contactOf(spec.address),
+      username: SECRETS.sipUser,
+      password: SECRETS.sipPassword,
+      expires: 300,
+      addresses: [NET.registrar, NET.caller],
+    },
+    app: { target: `sip:app@${spec.app}:${NET.appPort}`, channels: 200, healthIntervalMs: 500, healthTimeoutMs: 300 },
+    verification: { attempts: 3, intervalMs: 200, timeoutMs: 300, aliveTtlMs: 5000 },
+    heartbeat: { intervalMs: 300, staleAfterMs: 1200 },
+    admin: { host: '127.0.0.1', port: await freeTcpPort(), token: SECRETS.adminToken },
+    log: { level: 'info' },
+    ...(spec.redisUrl ? { redis: { url: spec.redisUrl, commandTimeoutMs: 300 } } : {}),
+  };
+  for (const [section, values] of Object.entries(spec.overrides ?? {})) {
+    base[section] = { ...(base[section] as Record<string, unknown>), ...values };
+  }
+  return base;
+}
