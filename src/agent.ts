@@ -32,7 +32,8 @@ export class Agent {
   readonly failover: Failover;
   readonly registration: Registration;
   readonly appHealth: AppHealth;
-  readonly verifier: Verifier;
+  /** Absent in single-node mode: there is no peer to verify. */
+  readonly verifier: Verifier | null;
   readonly store: StateStore;
   readonly connection: DrachtioConnection;
   readonly gate: ChannelGate;
@@ -46,7 +47,7 @@ export class Agent {
     const cfg = config;
     const m = (this.metrics = createMetrics());
     const self = cfg.node.id;
-    const primary = cfg.node.role === 'primary' ? self : cfg.peer.id;
+    const primary = cfg.node.role === 'primary' || !cfg.peer ? self : cfg.peer.id;
     const srf = createSrf();
 
     this.store = cfg.redis
@@ -78,20 +79,22 @@ export class Agent {
       { onChange: (h) => m.appHealthy.set(h ? 1 : 0) },
     );
 
-    this.verifier = new Verifier(
-      cfg.verification,
-      {
-        sendProbe: optionsProbe(srf, cfg.peer.uri, cfg.ipbx.contact),
-        onProbe: (p) => m.probeRtt.observe({ outcome: p.outcome }, p.rttMs / 1000),
-      },
-      clock,
-    );
+    const verifier = (this.verifier = cfg.peer
+      ? new Verifier(
+          cfg.verification,
+          {
+            sendProbe: optionsProbe(srf, cfg.peer.uri, cfg.ipbx.contact),
+            onProbe: (p) => m.probeRtt.observe({ outcome: p.outcome }, p.rttMs / 1000),
+          },
+          clock,
+        )
+      : null);
 
     let lastEpoch = 0;
     this.failover = new Failover(
       {
         self,
-        peer: cfg.peer.id,
+        peer: cfg.peer?.id ?? null,
         primary,
         heartbeatIntervalMs: cfg.heartbeat.intervalMs,
         staleAfterMs: cfg.heartbeat.staleAfterMs,
@@ -106,7 +109,7 @@ export class Agent {
           m.isOwner.set(isOwner ? 1 : 0);
           m.epoch.set(own.epoch);
           // A cached "alive" was about the previous owner.
-          if (own.epoch !== lastEpoch) this.verifier.invalidate();
+          if (own.epoch !== lastEpoch) verifier?.invalidate();
           lastEpoch = own.epoch;
           if (isOwner) m.alarm.set({ alarm: 'primary_down_switchover_needed' }, 0);
         },
@@ -122,18 +125,21 @@ export class Agent {
       () => this.appHealth.isHealthy,
     );
 
-    const overflow = new OverflowHandler(
-      this.verifier,
-      this.failover,
-      { mode: cfg.mode, dissuasion: cfg.dissuasion, ownerUri: cfg.peer.uri },
-      {
-        onVerdict: (v) => {
-          m.verifications.inc({ verdict: v.kind });
-          if (v.kind === 'split') m.splits.inc();
+    const overflow =
+      verifier &&
+      cfg.peer &&
+      new OverflowHandler(
+        verifier,
+        this.failover,
+        { mode: cfg.mode, dissuasion: cfg.dissuasion, ownerUri: cfg.peer.uri },
+        {
+          onVerdict: (v) => {
+            m.verifications.inc({ verdict: v.kind });
+            if (v.kind === 'split') m.splits.inc();
+          },
+          onBackupAlarm: () => m.alarm.set({ alarm: 'primary_down_switchover_needed' }, 1),
         },
-        onBackupAlarm: () => m.alarm.set({ alarm: 'primary_down_switchover_needed' }, 1),
-      },
-    );
+      );
 
     this.gate = new ChannelGate(cfg.app.channels);
     const bridge = new Bridge(srf, cfg.app.target, this.gate, clock, {
@@ -148,8 +154,13 @@ export class Agent {
       routing: {
         isOwner: () => this.failover.isOwner(),
         appHealthy: () => this.appHealth.isHealthy,
-        overloaded: () => overloadReason(this.lag.ms, this.verifier.pending, cfg.overload),
-        overflow: (signal, callLog) => overflow.handle(signal, callLog),
+        overloaded: () => overloadReason(this.lag.ms, verifier?.pending ?? 0, cfg.overload),
+        overflow: async (signal, callLog) => {
+          if (overflow) return overflow.handle(signal, callLog);
+          // Single-node mode always owns; reaching here means the state was tampered with.
+          callLog.error('INVITE while not owner and no peer to verify: refused with 503');
+          return { kind: 'refuse', response: { status: 503, headers: {} } };
+        },
       },
       observer: {
         onRejected: (reason) => m.sipRejected.inc({ reason }),

@@ -41,6 +41,13 @@ program
   .action(async (opts: { config?: string }) => {
     const cfg = load(opts.config);
     const log = createLogger(cfg.log.level, { node: cfg.node.id });
+    // A bug must leave a trace in the log before the process goes (the supervisor restarts it).
+    for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+      process.on(event, (err: unknown) => {
+        log.fatal({ err: err instanceof Error ? err.stack : String(err), event }, 'internal error: exiting');
+        process.exit(EXIT.refused);
+      });
+    }
     const agent = new Agent(cfg, log);
     const admin = buildAdminServer(agent, cfg.admin, log);
     agent.start();

@@ -35,7 +35,8 @@ export interface FailoverObserver {
 
 export interface FailoverOptions {
   readonly self: NodeId;
-  readonly peer: NodeId;
+  /** null in single-node mode. */
+  readonly peer: NodeId | null;
   readonly primary: NodeId;
   readonly heartbeatIntervalMs: number;
   readonly staleAfterMs: number;
@@ -112,7 +113,7 @@ export class Failover {
     if (!sip.alive) {
       const owner = this.known?.owner ?? this.opts.peer;
       try {
-        hb = await this.store.readHeartbeat(owner);
+        if (owner !== null) hb = await this.store.readHeartbeat(owner);
       } catch (err) {
         this.storeFailed('readHeartbeat', err);
       }
@@ -137,7 +138,7 @@ export class Failover {
       }
       this.registration.release();
       this.observer.onAlarm('takeover_refused', true);
-      const previous = current?.owner ?? this.opts.peer;
+      const previous = current?.owner ?? this.opts.peer ?? this.opts.primary;
       await this.commit(plan.next.epoch, { owner: previous, epoch: nextEpoch(plan.next.epoch) }, 'rollback', acquired.message, evidence, true);
       return { ok: false, message: `the IPBX refused the takeover: ${acquired.message}` };
     });
@@ -157,6 +158,7 @@ export class Failover {
         return { ok: false, message: 'the state store is unreachable: ownership cannot be changed safely now' };
       }
       const to = kind === 'failback' ? this.opts.primary : current?.owner === this.opts.self ? this.opts.peer : this.opts.self;
+      if (to === null) return { ok: false, message: 'single-node mode: there is no peer to switch over to' };
       const plan = planMove(current, to);
       if (plan.kind === 'noop') return { ok: true, changed: false, ownership: current as Ownership, message: plan.reason };
       if (current?.owner === this.opts.self) {
@@ -218,10 +220,12 @@ export class Failover {
   }
 
   private async awaitPeerRelease(e: Epoch): Promise<void> {
+    const peer = this.opts.peer;
+    if (peer === null) return;
     const deadline = this.clock.now() + this.opts.staleAfterMs + 2 * this.opts.heartbeatIntervalMs;
     while (this.clock.now() < deadline && !this.stopped) {
       try {
-        const hb = await this.store.readHeartbeat(this.opts.peer);
+        const hb = await this.store.readHeartbeat(peer);
         if (!hb || hb.epochSeen >= e || heartbeatEvidence(hb, this.clock.now(), this.opts.staleAfterMs) === 'stale') return;
       } catch (err) {
         this.storeFailed('readHeartbeat', err);
@@ -311,7 +315,7 @@ export class Failover {
     };
     try {
       await this.store.writeHeartbeat(hb, this.opts.staleAfterMs * 2);
-      const peer = await this.store.readHeartbeat(this.opts.peer);
+      const peer = this.opts.peer === null ? null : await this.store.readHeartbeat(this.opts.peer);
       this.peerAge = peer ? (now - peer.at) / 1000 : null;
     } catch (err) {
       this.storeFailed('heartbeat', err);

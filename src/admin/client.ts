@@ -40,7 +40,9 @@ export function formatStatus(s: Status): string {
     `local app   ${s.appHealthy ? 'healthy' : 'NOT ANSWERING'}`,
     `drachtio    ${s.drachtioConnected ? 'connected' : 'DISCONNECTED'}`,
     `store       ${s.store.kind}${s.store.reachable ? '' : ' UNREACHABLE'}`,
-    `peer        ${s.peer}, heartbeat ${s.peerHeartbeatAgeSec === null ? 'absent' : `${s.peerHeartbeatAgeSec.toFixed(1)} s old`}`,
+    s.peer === null
+      ? 'peer        none (single-node mode)'
+      : `peer        ${s.peer}, heartbeat ${s.peerHeartbeatAgeSec === null ? 'absent' : `${s.peerHeartbeatAgeSec.toFixed(1)} s old`}`,
     `calls       ${s.activeCalls} / ${s.channels} channels`,
   ];
   if (s.lastVerdict) {

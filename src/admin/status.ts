@@ -9,7 +9,7 @@ export function statusOf(agent: Agent) {
     node: cfg.node.id,
     role: cfg.node.role,
     mode: cfg.mode,
-    peer: cfg.peer.id,
+    peer: cfg.peer?.id ?? null,
     owner: own?.owner ?? null,
     epoch: own?.epoch ?? null,
     isOwner: agent.failover.isOwner(),

@@ -39,13 +39,14 @@ export const configSchema = z
       role: z.enum(['primary', 'secondary']),
     }),
     mode: z.enum(['ha', 'backup']).default('ha'),
+    /** The other node of the pair; absent in single-node mode. */
     peer: z.object({
       id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only'),
       /** Where the peer's understudy answers OPTIONS; probed while the peer owns. */
       uri: sipUri,
       /** Source addresses of the peer, trusted for SIP. */
       addresses: z.array(cidr).default([]),
-    }),
+    }).optional(),
     drachtio: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -134,7 +135,14 @@ export const configSchema = z
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).prefault({}),
   })
   .superRefine((c, ctx) => {
-    if (c.node.id === c.peer.id) ctx.addIssue({ code: 'custom', path: ['peer', 'id'], message: 'must differ from node.id' });
+    if (c.peer && c.node.id === c.peer.id) ctx.addIssue({ code: 'custom', path: ['peer', 'id'], message: 'must differ from node.id' });
+    if (!c.peer && c.node.role === 'secondary') {
+      ctx.addIssue({ code: 'custom', path: ['peer'], message: 'required for a secondary: it is the node it watches and takes over from' });
+    }
+    // Two nodes with separate in-process state would each believe it owns: two registrations.
+    if (c.peer && !c.redis) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: 'required when a peer is configured: the pair must share ownership (omit peer for single-node mode)' });
+    }
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -80,5 +80,5 @@ export class Acl {
  */
 export function sipAcl(cfg: Config): Acl {
   if (cfg.security.lockdown) return new Acl(cfg.ipbx.addresses);
-  return new Acl([...cfg.ipbx.addresses, ...cfg.peer.addresses, ...cfg.security.trusted, LOOPBACK_CIDR]);
+  return new Acl([...cfg.ipbx.addresses, ...(cfg.peer?.addresses ?? []), ...cfg.security.trusted, LOOPBACK_CIDR]);
 }

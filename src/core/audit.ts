@@ -71,7 +71,7 @@ function adminFindings(admin: Config['admin']): Finding[] {
 function trustedListFindings(cfg: Config): Finding[] {
   const lists: [string, readonly string[]][] = [
     ['ipbx.addresses', cfg.ipbx.addresses],
-    ['peer.addresses', cfg.peer.addresses],
+    ['peer.addresses', cfg.peer?.addresses ?? []],
     ['security.trusted', cfg.security.trusted],
   ];
   return lists.flatMap(([listKey, entries]) =>
@@ -97,7 +97,7 @@ function lockdownFindings(cfg: Config): Finding[] {
   const findings: Finding[] = [
     { severity: 'low', key: 'security.lockdown', message: 'off: the peer, security.trusted and loopback are accepted besides the IPBX' },
   ];
-  if (cfg.peer.addresses.length === 0) {
+  if (cfg.peer && cfg.peer.addresses.length === 0) {
     findings.push({
       severity: 'medium',
       key: 'peer.addresses',

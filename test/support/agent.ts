@@ -41,7 +41,10 @@ export async function startAgent(config: Record<string, unknown>, opts: { waitCo
         }
       });
   const waitForLog = async (pred: (l: LogLine) => boolean, timeoutMs: number, what: string) => {
-    await waitFor(() => logs().some(pred), timeoutMs, `${what}\n--- agent output ---\n${proc.output().slice(-4000)}`);
+    let exited: number | null | 'running' = 'running';
+    void proc.exited.then((c) => (exited = c));
+    await waitFor(() => logs().some(pred) || exited !== 'running', timeoutMs, `${what}\n--- agent output ---\n${proc.output().slice(-4000)}`);
+    if (!logs().some(pred)) throw new Error(`the agent exited (${String(exited)}) before ${what}\n${proc.output().slice(-4000)}`);
     return logs().find(pred) as LogLine;
   };
   const adminCfg = (config.admin ?? {}) as { port?: number };

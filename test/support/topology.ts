@@ -52,7 +52,7 @@ export async function nodeConfig(spec: NodeSpec): Promise<Record<string, unknown
       addresses: [NET.registrar, NET.caller],
     },
     app: { target: `sip:app@${spec.app}:${NET.appPort}`, channels: 200, healthIntervalMs: 500, healthTimeoutMs: 300 },
-    verification: { attempts: 3, intervalMs: 200, timeoutMs: 300, aliveTtlMs: 5000 },
+    verification: { attempts: 3, intervalMs: 200, timeoutMs: 1000, aliveTtlMs: 5000 },
     heartbeat: { intervalMs: 300, staleAfterMs: 1200 },
     admin: { host: '127.0.0.1', port: await freeTcpPort(), token: SECRETS.adminToken },
     log: { level: 'info' },

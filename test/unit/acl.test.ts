@@ -92,6 +92,7 @@ function config(security: { trusted?: string[]; lockdown?: boolean }) {
       addresses: ['192.0.2.0/28'],
     },
     app: { target: 'sip:app@127.0.0.1:5070' },
+    redis: { url: 'redis://127.0.0.1:6379' },
     security,
   });
 }

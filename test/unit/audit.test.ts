@@ -20,6 +20,7 @@ function config(over: Record<string, Record<string, unknown>> = {}) {
     },
     app: { target: 'sip:app@127.0.0.1:5070' },
     admin: { token: 'Hq8mZ2xrWk5p' },
+    redis: { url: 'redis://127.0.0.1:6379' },
   };
   const merged = { ...base };
   for (const [section, fields] of Object.entries(over)) merged[section] = { ...base[section], ...fields };

@@ -20,6 +20,7 @@ const minimal = () => ({
     addresses: ['127.0.0.21'],
   },
   app: { target: 'sip:app@127.0.0.30:5080' },
+  redis: { url: 'redis://127.0.0.1:6379' },
 });
 
 function write(name: string, content: unknown): string {
@@ -48,7 +49,15 @@ t.test('defaults fill every optional key', async (t) => {
   t.match(cfg.verification, { attempts: 3, intervalMs: 500, timeoutMs: 1000, aliveTtlMs: 5000, aliveStatuses: [200] });
   t.equal(cfg.dissuasion.status, 486);
   t.equal(cfg.admin.host, '127.0.0.1');
-  t.equal(cfg.redis, undefined);
+  t.equal(cfg.redis?.commandTimeoutMs, 500);
+});
+
+t.test('single-node mode: no peer, no redis, primary role', async (t) => {
+  const { peer: _peer, redis: _redis, ...single } = minimal();
+  t.doesNotThrow(() => loadConfig(write('single.yaml', { ...single, node: { id: 'solo', role: 'primary' } }), {}));
+  t.match(problems(() => loadConfig(write('lonely.yaml', single), {})), [/^peer: required for a secondary/]);
+  const { redis: _r, ...peerNoRedis } = minimal();
+  t.match(problems(() => loadConfig(write('split.yaml', peerNoRedis), {})), [/^redis: required when a peer is configured/]);
 });
 
 t.test('environment overrides, case-insensitive, typed as YAML scalars', async (t) => {

@@ -1,0 +1,229 @@
+/**
+ * Two agents, each on its own drachtio-server, sharing Redis, behind a SIPp
+ * registrar whose message log is replayed to prove it never held two contacts.
+ */
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import t, { type Test } from 'tap';
+import { type RunningAgent, startAgent } from '../support/agent';
+import { type Drachtio, drachtioAvailable, startDrachtio } from '../support/drachtio';
+import { freeTcpPort, sleep, waitFor } from '../support/processes';
+import { type RedisServer, redisAvailable, startRedis } from '../support/redis';
+import { isRequest, registrarBindings, type Sipp, sippAvailable, startSipp, statusOf } from '../support/sipp';
+import { contactOf, NET, nodeConfig, type NodeSpec, SECRETS } from '../support/topology';
+
+const missing = !drachtioAvailable()
+  ? 'drachtio-server not found on PATH'
+  : !sippAvailable()
+    ? 'sipp not found on PATH'
+    : !redisAvailable()
+      ? 'redis-server not found on PATH'
+      : null;
+if (missing) {
+  process.stderr.write(`e2e skipped: ${missing}\n`);
+  t.plan(0, `e2e skipped: ${missing}`);
+} else {
+  run();
+}
+
+interface Node {
+  drachtio: Drachtio;
+  agent: RunningAgent;
+  config: Record<string, unknown>;
+  app: Sipp;
+}
+
+interface Pair {
+  redis: RedisServer;
+  registrar: Sipp;
+  a: Node;
+  b: Node;
+  startNode(which: 'a' | 'b'): Promise<RunningAgent>;
+}
+
+async function pair(t: Test, opts: { mode?: 'ha' | 'backup'; a?: NodeSpec['overrides'] } = {}): Promise<Pair> {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const registrar = startSipp({
+    scenario: 'ipbx-registrar.xml',
+    localIp: NET.registrar,
+    localPort: NET.sipPort,
+    // What a query REGISTER reports: the primary's binding, as after its first start.
+    keys: { username: SECRETS.sipUser, password: SECRETS.sipPassword, bindings: `Contact: <${contactOf(NET.nodeA)}>;expires=300` },
+    timeoutSec: 300,
+  });
+  t.teardown(() => registrar.stop());
+  const node = async (id: 'node-a' | 'node-b'): Promise<Node> => {
+    const isA = id === 'node-a';
+    const address = isA ? NET.nodeA : NET.nodeB;
+    const drachtio = await startDrachtio({ sipAddress: address, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
+    t.teardown(() => drachtio.stop());
+    const appAddress = isA ? NET.appA : NET.appB;
+    const app = startSipp({ scenario: 'app-uas.xml', localIp: appAddress, localPort: NET.appPort, pauseMs: 100, timeoutSec: 300 });
+    t.teardown(() => app.stop());
+    const config = await nodeConfig({
+      id,
+      role: isA ? 'primary' : 'secondary',
+      address,
+      peerAddress: isA ? NET.nodeB : NET.nodeA,
+      app: appAddress,
+      drachtioPort: drachtio.opts.adminPort,
+      redisUrl: redis.url,
+      mode: opts.mode ?? 'ha',
+      ...(isA && opts.a ? { overrides: opts.a } : {}),
+    });
+    return { drachtio, app, config, agent: null as unknown as RunningAgent };
+  };
+  const nodes = { a: await node('node-a'), b: await node('node-b') };
+  const startNode = async (which: 'a' | 'b') => {
+    const agent = await startAgent(nodes[which].config);
+    t.teardown(() => agent.stop());
+    nodes[which].agent = agent;
+    return agent;
+  };
+  await startNode('a');
+  await startNode('b');
+  await waitFor(() => registrarBindings(registrar.messages()).length > 0, 5000, 'the primary to register');
+  return { redis, registrar, ...nodes, startNode };
+}
+
+function call(address: string, pauseMs = 200): Sipp {
+  return startSipp({
+    scenario: 'caller.xml',
+    remote: `${address}:${NET.sipPort}`,
+    localIp: NET.caller,
+    localPort: NET.callerPort,
+    calls: 1,
+    pauseMs,
+    timeoutSec: 30,
+  });
+}
+
+const finals = (s: Sipp) =>
+  s
+    .messages()
+    .filter((m) => m.direction === 'received' && (statusOf(m) ?? 0) >= 200 && m.header('CSeq')?.endsWith('INVITE'))
+    .map((m) => statusOf(m));
+
+async function status(agent: RunningAgent): Promise<Record<string, unknown>> {
+  return (await agent.admin('/status')).body as Record<string, unknown>;
+}
+
+/** The operator's CLI, as the runbook uses it. */
+function cli(command: string, agent: Node): { code: number | null; out: string } {
+  const admin = agent.config.admin as { port: number };
+  const r = spawnSync(process.execPath, [resolve(__dirname, '../../dist/cli.js'), command, '--url', `http://127.0.0.1:${admin.port}`, '--token', SECRETS.adminToken], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+function neverTwo(t: Test, p: Pair): void {
+  const history = registrarBindings(p.registrar.messages());
+  t.comment(`registrar bindings over time: ${history.map((h) => `[${h.contacts.join(' ')}]`).join(' -> ')}`);
+  t.ok(history.every((h) => h.contacts.length <= 1), 'the registrar never held two contacts for the AOR');
+}
+
+async function kill(node: Node): Promise<void> {
+  node.agent.proc.signal('SIGKILL');
+  await node.agent.proc.exited;
+  await node.drachtio.stop();
+}
+
+function run(): void {
+  t.test('a. primary killed: the secondary takes over on the next overflow call', async (t) => {
+    const p = await pair(t);
+    await kill(p.a);
+    await sleep(1500); // its heartbeat goes stale
+    const c = call(NET.nodeB);
+    t.equal(await c.finished(20_000), 0);
+    t.strictSame(finals(c), [200], 'the overflow call was bridged');
+    t.match(await status(p.b.agent), { owner: 'node-b', isOwner: true, registered: true, epoch: 2 });
+    const last = registrarBindings(p.registrar.messages()).at(-1);
+    t.strictSame(last?.contacts, [contactOf(NET.nodeB)], 'the registrar holds only the secondary');
+    neverTwo(t, p);
+  });
+
+  t.test('b. primary restarted stays passive; failback moves ownership back; a call in progress completes', async (t) => {
+    const p = await pair(t);
+    await kill(p.a);
+    await sleep(1500);
+    const first = call(NET.nodeB);
+    t.equal(await first.finished(20_000), 0, 'takeover call');
+    await p.a.drachtio.restart();
+    const a = await p.startNode('a');
+    await sleep(1000);
+    t.match(await status(a), { owner: 'node-b', isOwner: false, registered: false }, 'the returning primary does not register');
+    const inProgress = call(NET.nodeB, 4000);
+    await waitFor(() => finals(inProgress).includes(200), 5000, 'the long call to be answered on the secondary');
+    const fb = cli('failback', p.b);
+    t.equal(fb.code, 0, `failback: ${fb.out.trim()}`);
+    await waitFor(async () => (await status(a)).registered === true, 8000, 'the primary to register');
+    t.match(await status(a), { owner: 'node-a', isOwner: true, registered: true });
+    t.match(await status(p.b.agent), { owner: 'node-a', isOwner: false, registered: false });
+    t.equal(await inProgress.finished(20_000), 0, 'the call in progress on the secondary completed');
+    t.ok(inProgress.messages().some((m) => m.direction === 'sent' && isRequest(m, 'BYE')), 'ended by its own BYE');
+    const again = cli('failback', p.b);
+    t.equal(again.code, 0);
+    t.match(again.out, /nothing to do/, 'a second failback changes nothing and says so');
+    neverTwo(t, p);
+  });
+
+  t.test('c. split: the primary refuses the probes but its heartbeat is fresh: no takeover, counted', async (t) => {
+    // Lockdown on A: only the IPBX may reach it, so B's OPTIONS get 403 while A keeps heartbeating.
+    const p = await pair(t, { a: { security: { lockdown: true } } });
+    const c = call(NET.nodeB);
+    t.equal(await c.finished(20_000), 0);
+    t.strictSame(finals(c), [486], 'dissuaded');
+    const decision = await p.b.agent.waitForLog((l) => typeof l.verdict === 'string', 3000, 'the decision');
+    t.match(decision, { verdict: 'split', heartbeat: 'fresh-healthy', action: 'dissuade' });
+    t.match(await status(p.b.agent), { owner: 'node-a', isOwner: false });
+    const metrics = (await p.b.agent.admin('/metrics')).text;
+    t.match(metrics, /^understudy_splits_total 1$/m, 'the split is counted');
+    neverTwo(t, p);
+  });
+
+  t.test('d. Redis stopped: calls still handled, errors logged, process up; Redis back: heartbeats resume', async (t) => {
+    const p = await pair(t);
+    await p.redis.kill();
+    await p.a.agent.waitForLog((l) => l.msg === 'state store unreachable: the SIP path alone decides until it is back', 5000, 'the store alarm');
+    const c = call(NET.nodeA);
+    t.equal(await c.finished(20_000), 0);
+    t.strictSame(finals(c), [200], 'the owner still bridges');
+    t.match(await status(p.a.agent), { isOwner: true, registered: true, store: { reachable: false } });
+    t.equal((await p.a.agent.admin('/readyz')).status, 503, 'not ready without its store');
+    await p.redis.restart();
+    await p.a.agent.waitForLog((l) => l.msg === 'state store reachable', 8000, 'the store to come back');
+    await waitFor(async () => ((await status(p.b.agent)).peerHeartbeatAgeSec as number | null) !== null, 5000, 'heartbeats to resume');
+    t.equal((await p.a.agent.admin('/readyz')).status, 200);
+    neverTwo(t, p);
+  });
+
+  t.test('e. both agents restarted at the same moment: exactly one owner afterwards', async (t) => {
+    const p = await pair(t);
+    await Promise.all([p.a.agent.stop(), p.b.agent.stop()]);
+    const [a, b] = await Promise.all([p.startNode('a'), p.startNode('b')]);
+    await sleep(1500);
+    const owners = [await status(a), await status(b)].filter((s) => s.isOwner === true);
+    t.equal(owners.length, 1, 'one owner');
+    t.equal(owners[0]?.node, 'node-a');
+    neverTwo(t, p);
+  });
+
+  t.test('f. mode backup: primary dead, no takeover; `understudy switchover` performs it', async (t) => {
+    const p = await pair(t, { mode: 'backup' });
+    await kill(p.a);
+    await sleep(1500);
+    const c = call(NET.nodeB);
+    t.equal(await c.finished(20_000), 0);
+    t.strictSame(finals(c), [486], 'dissuaded, not taken over');
+    await p.b.agent.waitForLog((l) => l.msg === 'primary down, switchover needed', 3000, 'the alarm');
+    t.match(await status(p.b.agent), { isOwner: false });
+    const sw = cli('switchover', p.b);
+    t.equal(sw.code, 0, `switchover: ${sw.out.trim()}`);
+    await waitFor(async () => (await status(p.b.agent)).registered === true, 8000, 'the secondary to register');
+    t.match(await status(p.b.agent), { owner: 'node-b', isOwner: true });
+    neverTwo(t, p);
+  });
+}

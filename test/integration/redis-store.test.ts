@@ -1,0 +1,113 @@
+/** RedisStore against a real redis-server on a free loopback port. */
+import t from 'tap';
+import { epoch, type Ownership } from '../../src/core/types';
+import { RedisStore } from '../../src/state/redis-store';
+import { redisAvailable, startRedis } from '../support/redis';
+import { sleep, waitFor } from '../support/processes';
+
+if (!redisAvailable()) {
+  process.stderr.write('redis tests skipped: redis-server not found on PATH\n');
+  t.plan(0, 'redis tests skipped: redis-server not found on PATH');
+} else {
+  run();
+}
+
+const TIMEOUT = 300;
+
+function run(): void {
+  t.test('two nodes racing for the same epoch: exactly one wins, every round', async (t) => {
+    const redis = await startRedis();
+    t.teardown(() => redis.stop());
+    const a = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'race:' });
+    const b = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'race:' });
+    t.teardown(async () => {
+      await a.close();
+      await b.close();
+    });
+    await waitFor(() => a.isReachable() && b.isReachable(), 5000, 'both clients ready');
+    const first = await a.compareAndSetOwnership(null, { owner: 'a', epoch: epoch(1) });
+    t.equal(first.ok, true);
+    let aWins = 0;
+    const ROUNDS = 300;
+    for (let i = 0; i < ROUNDS; i++) {
+      const cur = (await a.readOwnership()) as Ownership;
+      const next = epoch(cur.epoch + 1);
+      // Alternate who sends first so both sides win some rounds.
+      const casA = () => a.compareAndSetOwnership(cur.epoch, { owner: 'a', epoch: next });
+      const casB = () => b.compareAndSetOwnership(cur.epoch, { owner: 'b', epoch: next });
+      const [ra, rb] = i % 2 === 0 ? await Promise.all([casA(), casB()]) : (await Promise.all([casB(), casA()])).reverse();
+      if (ra.ok === rb.ok) t.fail(`round ${i}: ${ra.ok ? 'both' : 'neither'} won`);
+      const winner = ra.ok ? 'a' : 'b';
+      if (winner === 'a') aWins++;
+      const stored = await b.readOwnership();
+      if (stored?.owner !== winner || stored.epoch !== next) t.fail(`round ${i}: stored ${JSON.stringify(stored)}`);
+    }
+    t.equal((await a.readOwnership())?.epoch, ROUNDS + 1, `${ROUNDS} rounds, one winner each (a won ${aWins})`);
+    t.ok(aWins > 0 && aWins < ROUNDS, 'both nodes won some rounds: the race was real');
+  });
+
+  t.test('CAS from nothing only when nothing is stored; a stale epoch fails and returns the current owner', async (t) => {
+    const redis = await startRedis();
+    t.teardown(() => redis.stop());
+    const s = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'cas:' });
+    t.teardown(() => s.close());
+    await waitFor(() => s.isReachable(), 5000, 'ready');
+    t.equal(await s.readOwnership(), null);
+    t.match(await s.compareAndSetOwnership(null, { owner: 'a', epoch: epoch(1) }), { ok: true, ownership: { owner: 'a', epoch: 1 } });
+    t.match(await s.compareAndSetOwnership(null, { owner: 'b', epoch: epoch(1) }), { ok: false, current: { owner: 'a', epoch: 1 } });
+    t.match(await s.compareAndSetOwnership(epoch(1), { owner: 'b', epoch: epoch(2) }), { ok: true });
+    t.match(await s.compareAndSetOwnership(epoch(1), { owner: 'a', epoch: epoch(2) }), { ok: false, current: { owner: 'b', epoch: 2 } });
+    t.match(await s.compareAndSetOwnership(epoch(2), { owner: 'a', epoch: epoch(2) }), { ok: false }, 'epochs only grow');
+  });
+
+  t.test('heartbeats expire with their TTL', async (t) => {
+    const redis = await startRedis();
+    t.teardown(() => redis.stop());
+    const s = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'hb:' });
+    t.teardown(() => s.close());
+    await waitFor(() => s.isReachable(), 5000, 'ready');
+    const hb = { node: 'a', status: 'healthy' as const, at: Date.now(), epochSeen: epoch(3) };
+    await s.writeHeartbeat(hb, 300);
+    t.strictSame(await s.readHeartbeat('a'), hb);
+    await sleep(600);
+    t.equal(await s.readHeartbeat('a'), null);
+  });
+
+  t.test('transitions go to a stream, read back oldest first with their evidence', async (t) => {
+    const redis = await startRedis();
+    t.teardown(() => redis.stop());
+    const s = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'ev:' });
+    t.teardown(() => s.close());
+    await waitFor(() => s.isReachable(), 5000, 'ready');
+    const ev = (n: number) => ({ kind: 'takeover' as const, from: 'a', to: 'b', epoch: epoch(n), by: 'b', at: n, reason: `r${n}`, evidence: { probes: [n] } });
+    for (const n of [1, 2, 3]) await s.appendEvent(ev(n));
+    t.strictSame(await s.recentEvents(2), [ev(2), ev(3)]);
+  });
+
+  t.test('Redis killed or hung: every operation fails within the command timeout, then recovers', async (t) => {
+    const redis = await startRedis();
+    t.teardown(() => redis.stop());
+    const changes: boolean[] = [];
+    const s = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'down:', onReachabilityChange: (up) => changes.push(up) });
+    t.teardown(() => s.close());
+    await waitFor(() => s.isReachable(), 5000, 'ready');
+    const timed = async (what: string, op: () => Promise<unknown>) => {
+      const started = Date.now();
+      await t.rejects(op, /redis .* failed/, `${what} rejects`);
+      const elapsed = Date.now() - started;
+      t.ok(elapsed < TIMEOUT + 700, `${what} failed in ${elapsed} ms`);
+    };
+    redis.pause();
+    await timed('read while hung', () => s.readOwnership());
+    await timed('CAS while hung', () => s.compareAndSetOwnership(null, { owner: 'a', epoch: epoch(1) }));
+    redis.resume();
+    await waitFor(async () => (await s.readOwnership().then(() => true, () => false)), 5000, 'recovery after resume');
+    await redis.kill();
+    await waitFor(() => !s.isReachable(), 3000, 'reachability to drop');
+    await timed('read while dead', () => s.readOwnership());
+    await timed('heartbeat while dead', () => s.writeHeartbeat({ node: 'a', status: 'healthy', at: 0, epochSeen: epoch(0) }, 1000));
+    await redis.restart();
+    await waitFor(async () => s.isReachable() && (await s.readOwnership().then(() => true, () => false)), 8000, 'reconnect after restart');
+    t.ok(changes.includes(false) && changes.at(-1) === true, `reachability went down and back up (${changes.join(',')})`);
+  });
+}
