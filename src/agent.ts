@@ -145,6 +145,7 @@ export class Agent {
     const bridge = new Bridge(srf, cfg.app.target, this.gate, clock, {
       onCallCount: (n) => m.activeCalls.set(n),
       onSetup: (s) => m.callSetup.observe(s),
+      onReferRefused: () => m.sipRejected.inc({ reason: 'refer' }),
     });
 
     installRouter(srf, {

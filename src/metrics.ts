@@ -12,7 +12,7 @@ export const REJECT_REASONS = [
   'refer',
   'overload',
   'malformed',
-  'not_owner',
+  'oversize',
 ] as const;
 export const VERDICTS = ['alive', 'dead', 'split'] as const;
 export const TAKEOVER_RESULTS = ['ok', 'lost_race', 'refused'] as const;

@@ -8,6 +8,7 @@ export type BridgeOutcome = 'bridged' | 'failed' | 'channels_full' | 'cancelled'
 export interface BridgeDelegate {
   onCallCount(active: number): void;
   onSetup(seconds: number): void;
+  onReferRefused(): void;
 }
 
 /** Headers worth keeping on the way to the app; nothing here can choose a destination. */
@@ -52,7 +53,7 @@ export class Bridge {
         },
       });
       this.delegate.onSetup((this.clock.now() - started) / 1000);
-      pair(uas, uac, release, log);
+      pair(uas, uac, release, log, () => this.delegate.onReferRefused());
       log.info({ target: this.target }, 'call bridged to the local app');
       return 'bridged';
     } catch (err) {
@@ -74,7 +75,7 @@ export class Bridge {
   }
 }
 
-function pair(uas: Dialog, uac: Dialog, onEnd: () => void, log: Logger): void {
+function pair(uas: Dialog, uac: Dialog, onEnd: () => void, log: Logger, onRefer: () => void): void {
   let ended = false;
   // 'destroy' fires only for the side that hung up; the other leg gets its BYE here.
   const end = (other: Dialog, who: 'caller' | 'app') => () => {
@@ -97,6 +98,11 @@ function pair(uas: Dialog, uac: Dialog, onEnd: () => void, log: Logger): void {
         (err: unknown) => reply(res, failureStatus(err) ?? 500),
       );
     });
-    from.on('refer', (_req, res) => reply(res, 403, 'Forbidden', { Warning: '399 understudy "REFER is not allowed"' }));
+    // No transfer is ever performed: the bridge reaches app.target and nothing else.
+    from.on('refer', (_req, res) => {
+      onRefer();
+      log.warn('REFER inside a call refused');
+      reply(res, 403, 'Forbidden', { Warning: '399 understudy "REFER is not allowed"' });
+    });
   }
 }

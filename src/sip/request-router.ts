@@ -21,6 +21,24 @@ export interface RouterObserver {
 }
 
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS';
+
+/**
+ * Well above a legitimate INVITE from an IPBX (1-3 KiB with its SDP); anything
+ * larger is a probe or an attack and is not worth relaying to the app.
+ * drachtio-server answers 400 itself to anything past about 8 KiB.
+ */
+export const MAX_INVITE_BYTES = 6 * 1024;
+
+/** Structural problems that make an INVITE unusable, checked before any work is done for it. */
+function malformedInvite(
+  req: SipRequest,
+): { status: number; phrase: string; warning: string; reason: 'malformed' | 'oversize' } | null {
+  if (Buffer.byteLength(req.raw ?? '') > MAX_INVITE_BYTES) {
+    return { status: 513, phrase: 'Message Too Large', warning: `request larger than ${MAX_INVITE_BYTES} bytes`, reason: 'oversize' };
+  }
+  if (!header(req, 'Contact')) return { status: 400, phrase: 'Missing Contact', warning: 'INVITE without Contact', reason: 'malformed' };
+  return null;
+}
 const REFUSED_METHODS = ['register', 'subscribe', 'message', 'publish', 'notify', 'info', 'update'] as const;
 
 /**
@@ -71,6 +89,13 @@ export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routin
     const owner = routing.isOwner();
     if (!trusted(req, res)) {
       if (!owner) observer.onOverflow('refused_untrusted');
+      return;
+    }
+    const malformed = malformedInvite(req);
+    if (malformed) {
+      observer.onRejected(malformed.reason);
+      callLog.warn({ problem: malformed.warning }, `INVITE refused with ${malformed.status}`);
+      reply(res, malformed.status, malformed.phrase, { Warning: `399 understudy "${malformed.warning}"` });
       return;
     }
     const overload = routing.overloaded();

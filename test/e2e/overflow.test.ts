@@ -2,101 +2,19 @@
  * The overflow agent on real SIP: drachtio-server, SIPp as the IPBX (registrar
  * and overflow caller), the primary and the local app, all on 127.0.0.x.
  */
-import t, { type Test } from 'tap';
-import { startAgent } from '../support/agent';
-import { drachtioAvailable, startDrachtio } from '../support/drachtio';
-import { freeTcpPort, waitFor } from '../support/processes';
-import { redisAvailable, startRedis } from '../support/redis';
-import { isRequest, registrarBindings, type Sipp, sippAvailable, startSipp, statusOf } from '../support/sipp';
-import { contactOf, NET, nodeConfig, SECRETS } from '../support/topology';
+import t from 'tap';
+import { waitFor } from '../support/processes';
+import { call, e2eUnavailable, finals, received, rig } from '../support/rig';
+import { isRequest, registrarBindings, type Sipp } from '../support/sipp';
+import { contactOf, NET } from '../support/topology';
 
-const missing = !drachtioAvailable()
-  ? 'drachtio-server not found on PATH'
-  : !sippAvailable()
-    ? 'sipp not found on PATH'
-    : !redisAvailable()
-      ? 'redis-server not found on PATH'
-      : null;
+const missing = e2eUnavailable();
 if (missing) {
   process.stderr.write(`e2e skipped: ${missing}\n`);
   t.plan(0, `e2e skipped: ${missing}`);
 } else {
   run();
 }
-
-interface Rig {
-  readonly registrar: Sipp;
-  readonly primary: Sipp | null;
-  readonly app: Sipp;
-  readonly agent: Awaited<ReturnType<typeof startAgent>>;
-}
-
-/**
- * One agent on its own drachtio-server with its SIPp peers, torn down with the test.
- * `owner`: the agent is the configured primary (it registers and bridges);
- * otherwise it is the secondary and a SIPp plays the primary at NET.nodeA.
- */
-async function rig(
-  t: Test,
-  o: { owner?: boolean; registrarPassword?: string; app?: 'app-uas.xml' | 'app-uas-cancel.xml'; appPauseMs?: number; overrides?: Record<string, Record<string, unknown>> } = {},
-): Promise<Rig> {
-  const address = o.owner ? NET.nodeA : NET.nodeB;
-  const peer = o.owner ? NET.nodeB : NET.nodeA;
-  const redis = await startRedis();
-  t.teardown(() => redis.stop());
-  const drachtio = await startDrachtio({ sipAddress: address, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
-  t.teardown(() => drachtio.stop());
-  const registrar = startSipp({
-    scenario: 'ipbx-registrar.xml',
-    localIp: NET.registrar,
-    localPort: NET.sipPort,
-    keys: {
-      username: SECRETS.sipUser,
-      password: o.registrarPassword ?? SECRETS.sipPassword,
-      // Before a takeover the registrar holds the primary's binding.
-      bindings: o.owner ? 'X-Bindings: none' : `Contact: <${contactOf(peer)}>;expires=120`,
-    },
-  });
-  t.teardown(() => registrar.stop());
-  const primary = o.owner ? null : startSipp({ scenario: 'primary-options.xml', localIp: peer, localPort: NET.sipPort });
-  if (primary) t.teardown(() => primary.stop());
-  const app = startSipp({ scenario: o.app ?? 'app-uas.xml', localIp: NET.appB, localPort: NET.appPort, pauseMs: o.appPauseMs ?? 100 });
-  t.teardown(() => app.stop());
-  const config = await nodeConfig({
-    id: o.owner ? 'node-a' : 'node-b',
-    role: o.owner ? 'primary' : 'secondary',
-    address,
-    peerAddress: peer,
-    app: NET.appB,
-    drachtioPort: drachtio.opts.adminPort,
-    redisUrl: redis.url,
-    ...(o.overrides ? { overrides: o.overrides } : {}),
-  });
-  const agent = await startAgent(config);
-  t.teardown(() => agent.stop());
-  await agent.waitForLog((l) => l.msg === 'local app answers its health probe', 5000, 'the local app to be healthy');
-  return { registrar, primary, app, agent };
-}
-
-function call(address: string, scenario = 'caller.xml', extra: { calls?: number; rate?: number; pauseMs?: number } = {}): Sipp {
-  return startSipp({
-    scenario,
-    remote: `${address}:${NET.sipPort}`,
-    localIp: NET.caller,
-    localPort: NET.callerPort,
-    calls: extra.calls ?? 1,
-    pauseMs: extra.pauseMs ?? 200,
-    timeoutSec: 30,
-    ...(extra.rate !== undefined ? { rate: extra.rate } : {}),
-  });
-}
-
-const finals = (s: Sipp) =>
-  s
-    .messages()
-    .filter((m) => m.direction === 'received' && (statusOf(m) ?? 0) >= 200 && m.header('CSeq')?.endsWith('INVITE'))
-    .map((m) => statusOf(m));
-const received = (s: Sipp, method: string) => s.messages().filter((m) => m.direction === 'received' && isRequest(m, method));
 
 function run(): void {
   t.test('a. primary answers OPTIONS: the caller is dissuaded, one verification cycle at most', async (t) => {

@@ -6,19 +6,14 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import t, { type Test } from 'tap';
 import { type RunningAgent, startAgent } from '../support/agent';
-import { type Drachtio, drachtioAvailable, startDrachtio } from '../support/drachtio';
+import { type Drachtio, startDrachtio } from '../support/drachtio';
 import { freeTcpPort, sleep, waitFor } from '../support/processes';
-import { type RedisServer, redisAvailable, startRedis } from '../support/redis';
-import { isRequest, registrarBindings, type Sipp, sippAvailable, startSipp, statusOf } from '../support/sipp';
+import { type RedisServer, startRedis } from '../support/redis';
+import { e2eUnavailable } from '../support/rig';
+import { isRequest, registrarBindings, type Sipp, startSipp, statusOf } from '../support/sipp';
 import { contactOf, NET, nodeConfig, type NodeSpec, SECRETS } from '../support/topology';
 
-const missing = !drachtioAvailable()
-  ? 'drachtio-server not found on PATH'
-  : !sippAvailable()
-    ? 'sipp not found on PATH'
-    : !redisAvailable()
-      ? 'redis-server not found on PATH'
-      : null;
+const missing = e2eUnavailable();
 if (missing) {
   process.stderr.write(`e2e skipped: ${missing}\n`);
   t.plan(0, `e2e skipped: ${missing}`);

@@ -20,6 +20,8 @@ export interface SippOptions {
   readonly rate?: number;
   /** -d: length of the scenario's <pause/>. */
   readonly pauseMs?: number;
+  /** -s: user part of the Request-URI the caller dials. */
+  readonly service?: string;
   /** -timeout: SIPp stops itself after this long whatever happens. */
   readonly timeoutSec?: number;
 }
@@ -58,6 +60,7 @@ export function startSipp(o: SippOptions): Sipp {
     ...(o.calls !== undefined ? ['-m', String(o.calls)] : []),
     ...(o.rate !== undefined ? ['-r', String(o.rate)] : []),
     ...(o.pauseMs !== undefined ? ['-d', String(o.pauseMs)] : []),
+    '-s', o.service ?? 'appsrv',
     ...Object.entries(o.keys ?? {}).flatMap(([k, v]) => ['-key', k, v]),
   ];
   const proc = start('sipp', args, { cwd: dir });

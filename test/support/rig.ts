@@ -1,0 +1,97 @@
+/** One agent on its own drachtio-server with SIPp playing everything around it. */
+import type { Test } from 'tap';
+import { type RunningAgent, startAgent } from './agent';
+import { drachtioAvailable, startDrachtio } from './drachtio';
+import { freeTcpPort } from './processes';
+import { redisAvailable, startRedis } from './redis';
+import { isRequest, type Sipp, sippAvailable, startSipp, statusOf } from './sipp';
+import { contactOf, NET, nodeConfig, SECRETS } from './topology';
+
+/** Why the end-to-end layer cannot run here, or null. */
+export function e2eUnavailable(): string | null {
+  if (!drachtioAvailable()) return 'drachtio-server not found on PATH';
+  if (!sippAvailable()) return 'sipp not found on PATH';
+  if (!redisAvailable()) return 'redis-server not found on PATH';
+  return null;
+}
+
+export interface Rig {
+  readonly registrar: Sipp;
+  readonly primary: Sipp | null;
+  readonly app: Sipp;
+  readonly agent: RunningAgent;
+}
+
+/**
+ * One agent on its own drachtio-server with its SIPp peers, torn down with the test.
+ * `owner`: the agent is the configured primary (it registers and bridges);
+ * otherwise it is the secondary and a SIPp plays the primary at NET.nodeA.
+ */
+export async function rig(
+  t: Test,
+  o: { owner?: boolean; registrarPassword?: string; app?: 'app-uas.xml' | 'app-uas-cancel.xml'; appPauseMs?: number; overrides?: Record<string, Record<string, unknown>> } = {},
+): Promise<Rig> {
+  const address = o.owner ? NET.nodeA : NET.nodeB;
+  const peer = o.owner ? NET.nodeB : NET.nodeA;
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const drachtio = await startDrachtio({ sipAddress: address, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
+  t.teardown(() => drachtio.stop());
+  const registrar = startSipp({
+    scenario: 'ipbx-registrar.xml',
+    localIp: NET.registrar,
+    localPort: NET.sipPort,
+    keys: {
+      username: SECRETS.sipUser,
+      password: o.registrarPassword ?? SECRETS.sipPassword,
+      // Before a takeover the registrar holds the primary's binding.
+      bindings: o.owner ? 'X-Bindings: none' : `Contact: <${contactOf(peer)}>;expires=120`,
+    },
+  });
+  t.teardown(() => registrar.stop());
+  const primary = o.owner ? null : startSipp({ scenario: 'primary-options.xml', localIp: peer, localPort: NET.sipPort });
+  if (primary) t.teardown(() => primary.stop());
+  const app = startSipp({ scenario: o.app ?? 'app-uas.xml', localIp: NET.appB, localPort: NET.appPort, pauseMs: o.appPauseMs ?? 100 });
+  t.teardown(() => app.stop());
+  const config = await nodeConfig({
+    id: o.owner ? 'node-a' : 'node-b',
+    role: o.owner ? 'primary' : 'secondary',
+    address,
+    peerAddress: peer,
+    app: NET.appB,
+    drachtioPort: drachtio.opts.adminPort,
+    redisUrl: redis.url,
+    ...(o.overrides ? { overrides: o.overrides } : {}),
+  });
+  const agent = await startAgent(config);
+  t.teardown(() => agent.stop());
+  await agent.waitForLog((l) => l.msg === 'local app answers its health probe', 5000, 'the local app to be healthy');
+  return { registrar, primary, app, agent };
+}
+
+export function call(
+  address: string,
+  scenario = 'caller.xml',
+  extra: { calls?: number; rate?: number; pauseMs?: number; service?: string; from?: string; keys?: Record<string, string> } = {},
+): Sipp {
+  return startSipp({
+    scenario,
+    remote: `${address}:${NET.sipPort}`,
+    localIp: extra.from ?? NET.caller,
+    ...(extra.service ? { service: extra.service } : {}),
+    ...(extra.keys ? { keys: extra.keys } : {}),
+    localPort: NET.callerPort,
+    calls: extra.calls ?? 1,
+    pauseMs: extra.pauseMs ?? 200,
+    timeoutSec: 30,
+    ...(extra.rate !== undefined ? { rate: extra.rate } : {}),
+  });
+}
+
+export const finals = (s: Sipp) =>
+  s
+    .messages()
+    .filter((m) => m.direction === 'received' && (statusOf(m) ?? 0) >= 200 && m.header('CSeq')?.endsWith('INVITE'))
+    .map((m) => statusOf(m));
+export const received = (s: Sipp, method: string) => s.messages().filter((m) => m.direction === 'received' && isRequest(m, method));
+

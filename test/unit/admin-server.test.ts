@@ -1,0 +1,94 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import t from 'tap';
+import { Agent } from '../../src/agent';
+import { buildAdminServer } from '../../src/admin/server';
+import { validateConfig } from '../../src/config/load';
+
+const silent = pino({ level: 'silent' });
+const TOKEN = 'Adm1nTok3nXq';
+
+/** A single-node agent, never started: the admin API is exercised in-process with inject(). */
+function admin(adminCfg: Record<string, unknown> = { token: TOKEN }) {
+  const cfg = validateConfig({
+    node: { id: 'solo', role: 'primary' },
+    drachtio: { secret: 'Dr4chtioTest9' },
+    ipbx: {
+      registrar: 'sip:127.0.0.20:5060',
+      aor: 'sip:appsrv@127.0.0.20',
+      contact: 'sip:appsrv@127.0.0.11:5060',
+      username: 'appsrv',
+      password: 'Tq7vLm2pXa',
+      addresses: ['127.0.0.20'],
+    },
+    app: { target: 'sip:app@127.0.0.30:5080' },
+    admin: adminCfg,
+  });
+  const agent = new Agent(cfg, silent);
+  return { app: buildAdminServer(agent, cfg.admin, silent), agent };
+}
+
+const post = (token: string | undefined, ip: string) => ({
+  method: 'POST' as const,
+  url: '/switchover',
+  remoteAddress: ip,
+  headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+});
+
+t.test('health, readiness, metrics and status need no token', async (t) => {
+  const { app } = admin();
+  t.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
+  const ready = await app.inject({ url: '/readyz' });
+  t.equal(ready.statusCode, 503, 'not ready before drachtio-server is connected');
+  t.match(ready.json(), { ready: false, drachtio: false, store: true });
+  const metrics = await app.inject({ url: '/metrics' });
+  t.match(metrics.body, /^understudy_is_owner 0$/m);
+  t.match(metrics.body, /process_cpu_seconds_total/);
+  t.match((await app.inject({ url: '/status' })).json(), { node: 'solo', peer: null, isOwner: false, registered: false });
+});
+
+t.test('mutations are disabled without a configured token, and say so', async (t) => {
+  const { app } = admin({});
+  const r = await app.inject(post(TOKEN, '10.0.0.1'));
+  t.equal(r.statusCode, 403);
+  t.match(r.json(), { error: /disabled: set admin.token/ });
+});
+
+t.test('3 bad tokens lock a source out, even with the right token; another source is unaffected', async (t) => {
+  const { app, agent } = admin();
+  for (let i = 0; i < 3; i++) t.equal((await app.inject(post('wrong', '10.0.0.1'))).statusCode, 401, `bad token ${i + 1}`);
+  t.equal((await app.inject(post(TOKEN, '10.0.0.1'))).statusCode, 429, 'locked out with the right token');
+  t.equal((await app.inject(post(undefined, '10.0.0.1'))).statusCode, 429, 'and without one');
+  const other = await app.inject(post(TOKEN, '10.0.0.2'));
+  t.notOk([401, 403, 429].includes(other.statusCode), `another source gets through to the operation (${other.statusCode})`);
+  t.match(other.json(), { message: /owns at epoch/ });
+  const metrics = await agent.metrics.registry.metrics();
+  t.match(metrics, /^understudy_admin_auth_failures_total 5$/m);
+  t.match(metrics, /^understudy_admin_lockouts_total 1$/m);
+});
+
+t.test('HTTPS when a certificate and key are configured', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'understudy-tls-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const { app } = admin({ token: TOKEN, tls: { cert, key } });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/healthz', ca: readFileSync(cert), servername: '127.0.0.1', checkServerIdentity: () => undefined }, (res) => {
+      let data = '';
+      res.on('data', (c: Buffer) => (data += c.toString()));
+      res.on('end', () => resolve(data));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  t.match(JSON.parse(body), { status: 'ok' });
+});
