@@ -60,6 +60,18 @@ function run(): void {
       [1, 1, 1],
       'the app saw INVITE, ACK and BYE',
     );
+    const metrics = (await r.agent.admin('/metrics')).text;
+    for (const series of [
+      'understudy_is_owner 1',
+      'understudy_ownership_epoch 2',
+      'understudy_registered 1',
+      'understudy_takeovers_total{result="ok"} 1',
+      'understudy_verifications_total{verdict="dead"} 1',
+      'understudy_overflow_invites_total{outcome="taken_over"} 1',
+      'understudy_probe_rtt_seconds_count{outcome="no-answer"} 3',
+    ]) {
+      t.ok(metrics.split('\n').includes(series), `metrics: ${series}`);
+    }
   });
 
   t.test('c. 100 overflow calls at 50/s while the primary is alive: all dissuaded', async (t) => {
