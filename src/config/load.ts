@@ -13,33 +13,43 @@ export class ConfigError extends Error {
   }
 }
 
-/** Every settable key path (`ipbx.password`, `verification.attempts`, …), from the schema itself. */
-export function configKeys(schema: z.ZodType = configSchema, prefix = ''): string[] {
-  let t: z.ZodType = schema;
+function unwrap(schema: z.ZodType): z.ZodType {
+  let t = schema;
   while (!(t instanceof z.ZodObject) && !(t instanceof z.ZodArray) && 'unwrap' in t && typeof t.unwrap === 'function') {
     t = (t as { unwrap(): z.ZodType }).unwrap();
   }
-  if (!(t instanceof z.ZodObject)) return [prefix];
-  return Object.entries(t.shape as Record<string, z.ZodType>).flatMap(([k, v]) => configKeys(v, prefix ? `${prefix}.${k}` : k));
+  return t;
+}
+
+/** Every settable key path (`ipbx.password`, …) with its schema, from the schema itself. */
+function leaves(schema: z.ZodType = configSchema, prefix = ''): [string, z.ZodType][] {
+  const t = unwrap(schema);
+  if (!(t instanceof z.ZodObject)) return [[prefix, t]];
+  return Object.entries(t.shape as Record<string, z.ZodType>).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
+}
+
+export function configKeys(): string[] {
+  return leaves().map(([k]) => k);
 }
 
 /**
  * Environment overrides: `UNDERSTUDY_IPBX__PASSWORD=…` sets `ipbx.password`
- * (segments joined by `__`, case-insensitive). Values are read as YAML scalars or
- * flow collections, so `3`, `true` and `[10.0.0.1]` get their types.
+ * (segments joined by `__`, case-insensitive). Values of string keys are taken
+ * as they are; the others are read as YAML, so `3`, `true` and `[10.0.0.1]` get their types.
  * An UNDERSTUDY_ variable that names no key is an error, not a silent no-op.
  */
 export function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
-  const byEnvName = new Map(configKeys().map((k) => [k.split('.').join('__').toUpperCase(), k]));
+  const byEnvName = new Map(leaves().map(([k, schema]) => [k.split('.').join('__').toUpperCase(), { key: k, schema }]));
   const problems: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
-    const key = byEnvName.get(name.slice(ENV_PREFIX.length).toUpperCase());
-    if (!key) {
+    const leaf = byEnvName.get(name.slice(ENV_PREFIX.length).toUpperCase());
+    if (!leaf) {
       problems.push(`${name}: names no configuration key`);
       continue;
     }
-    setPath(raw, key.split('.'), parseYaml(value) as unknown);
+    // A password of digits is still a string: only non-string keys are read as YAML.
+    setPath(raw, leaf.key.split('.'), leaf.schema instanceof z.ZodString ? value : (parseYaml(value) as unknown));
   }
   return problems;
 }

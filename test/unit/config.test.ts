@@ -76,6 +76,12 @@ t.test('environment overrides, case-insensitive, typed as YAML scalars', async (
   t.strictSame(cfg.security.trusted, ['10.1.0.0/16']);
 });
 
+t.test('a string key keeps its value as written, digits included', async (t) => {
+  const cfg = loadConfig(write('digits.yaml', minimal()), { UNDERSTUDY_IPBX__USERNAME: '1001' });
+  t.equal(cfg.ipbx.username, '1001');
+  t.match(problems(() => loadConfig(write('digits2.yaml', minimal()), { UNDERSTUDY_IPBX__PASSWORD: '12345678' })), [/^ipbx\.password: /]);
+});
+
 t.test('an UNDERSTUDY_ variable naming no key is an error, not ignored', async (t) => {
   t.strictSame(problems(() => loadConfig(write('typo.yaml', minimal()), { UNDERSTUDY_IPBX__PASSWROD: 'x' })), [
     'UNDERSTUDY_IPBX__PASSWROD: names no configuration key',
