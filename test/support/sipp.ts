@@ -29,6 +29,8 @@ export interface SippOptions {
 /** One SIP message from a SIPp message log. */
 export interface LoggedMessage {
   readonly direction: 'sent' | 'received';
+  /** When SIPp logged it, ms since the epoch. */
+  readonly at: number;
   readonly firstLine: string;
   readonly raw: string;
   header(name: string): string | undefined;
@@ -79,13 +81,24 @@ export function startSipp(o: SippOptions): Sipp {
   };
 }
 
+/** SIPp's "2026-11-22 11:53:39.669729" (local time) as fractional ms since the epoch. */
+function stampMs(stamp: string): number {
+  const m = /(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)?/.exec(stamp);
+  if (!m) return NaN;
+  return Date.parse(`${m[1]}T${m[2]}`) + Number(m[3] ?? 0) * 1000;
+}
+
 /**
  * SIPp's -trace_msg log: blocks that start with a dashed time line, then
  * "UDP message received [N] bytes :" or "UDP message sent (N bytes):", then the message.
  */
 export function parseMessageLog(text: string): LoggedMessage[] {
   const out: LoggedMessage[] = [];
-  for (const block of text.split(/^-{20,}.*$/m)) {
+  const parts = text.split(/^-{20,}\s*(.*)$/m);
+  // split() with a capture group interleaves: [before, stamp1, block1, stamp2, block2, …]
+  for (let i = 1; i + 1 < parts.length; i += 2) {
+    const at = stampMs(parts[i] ?? '');
+    const block = parts[i + 1] ?? '';
     const m = /^\s*\S+ message (sent|received)[^\n]*\n\n?([\s\S]*)$/.exec(block);
     if (!m?.[2]?.trim()) continue;
     const raw = m[2].replace(/\r/g, '').trim();
@@ -93,7 +106,7 @@ export function parseMessageLog(text: string): LoggedMessage[] {
     const headerLines = lines.slice(1, lines.indexOf('') === -1 ? undefined : lines.indexOf(''));
     const headers = (name: string) =>
       headerLines.filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`)).map((l) => l.slice(name.length + 1).trim());
-    out.push({ direction: m[1] as 'sent' | 'received', firstLine: lines[0] ?? '', raw, headers, header: (n) => headers(n)[0] });
+    out.push({ direction: m[1] as 'sent' | 'received', at, firstLine: lines[0] ?? '', raw, headers, header: (n) => headers(n)[0] });
   }
   return out;
 }

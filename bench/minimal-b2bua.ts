@@ -1,0 +1,22 @@
+/**
+ * The baseline of the benchmark: the smallest drachtio-srf B2BUA that does the
+ * owner's job (INVITE relayed to one target, legs paired), with none of
+ * understudy's checks. Run: node --import @tapjs/typescript/import bench/minimal-b2bua.ts PORT SECRET TARGET
+ */
+import Srf from 'drachtio-srf';
+
+const [port, secret, target] = process.argv.slice(2);
+if (!port || !secret || !target) throw new Error('usage: minimal-b2bua PORT SECRET TARGET');
+const srf = new Srf();
+srf.connect({ host: '127.0.0.1', port: Number(port), secret });
+srf.on('connect', () => process.stdout.write('connected\n'));
+srf.on('error', () => undefined);
+srf.invite((req, res) => {
+  srf.createB2BUA(req, res, target, { localSdpB: req.body }).then(
+    ({ uas, uac }) => {
+      uas.on('destroy', () => uac.destroy());
+      uac.on('destroy', () => uas.destroy());
+    },
+    () => undefined,
+  );
+});
