@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     // understudy, single-node owner (no peer, no Redis): the call path a production owner runs.
     const cfg = await nodeConfig({ id: 'node-a', role: 'primary', address: NET.nodeA, peerAddress: NET.nodeB, app: NET.appA, drachtioPort: drachtio.opts.adminPort });
     delete cfg.peer;
-    const agent = await startAgent({ ...cfg, app: { ...(cfg.app as object), channels: 10_000 }, log: { level: 'warn' } });
+    const agent = await startAgent({ ...cfg, app: { ...(cfg.app as object), channels: 10_000 } });
     await new Promise((r) => setTimeout(r, 1000));
     const ours: Step[] = [];
     for (const rate of RATES) ours.push(await step(rate));

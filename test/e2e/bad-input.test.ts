@@ -4,17 +4,11 @@
  * target, the process stays up, and the counters show each case.
  */
 import t from 'tap';
-import { call, e2eUnavailable, finals, received, rig } from '../support/rig';
+import { call, e2e, finals, received, rig } from '../support/rig';
 import { type Sipp } from '../support/sipp';
 import { NET } from '../support/topology';
 
-const missing = e2eUnavailable();
-if (missing) {
-  process.stderr.write(`e2e skipped: ${missing}\n`);
-  t.plan(0, `e2e skipped: ${missing}`);
-} else {
-  run();
-}
+e2e(t, run);
 
 /** The value of one series in a Prometheus text exposition. */
 function metric(text: string, name: string, labels = ''): number {

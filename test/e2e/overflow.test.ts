@@ -4,17 +4,11 @@
  */
 import t from 'tap';
 import { waitFor } from '../support/processes';
-import { call, e2eUnavailable, finals, received, rig } from '../support/rig';
+import { call, e2e, finals, received, rig } from '../support/rig';
 import { isRequest, registrarBindings, type Sipp } from '../support/sipp';
 import { contactOf, NET } from '../support/topology';
 
-const missing = e2eUnavailable();
-if (missing) {
-  process.stderr.write(`e2e skipped: ${missing}\n`);
-  t.plan(0, `e2e skipped: ${missing}`);
-} else {
-  run();
-}
+e2e(t, run);
 
 function run(): void {
   t.test('a. primary answers OPTIONS: the caller is dissuaded, one verification cycle at most', async (t) => {

@@ -9,17 +9,11 @@ import { type RunningAgent, startAgent } from '../support/agent';
 import { type Drachtio, startDrachtio } from '../support/drachtio';
 import { freeTcpPort, sleep, waitFor } from '../support/processes';
 import { type RedisServer, startRedis } from '../support/redis';
-import { e2eUnavailable } from '../support/rig';
+import { e2e } from '../support/rig';
 import { isRequest, registrarBindings, type Sipp, startSipp, statusOf } from '../support/sipp';
 import { contactOf, NET, nodeConfig, type NodeSpec, SECRETS } from '../support/topology';
 
-const missing = e2eUnavailable();
-if (missing) {
-  process.stderr.write(`e2e skipped: ${missing}\n`);
-  t.plan(0, `e2e skipped: ${missing}`);
-} else {
-  run();
-}
+e2e(t, run);
 
 interface Node {
   drachtio: Drachtio;

@@ -1,5 +1,5 @@
 /** RedisStore against a real redis-server on a free loopback port. */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { epoch, type Ownership } from '../../src/core/types';
 import { RedisStore } from '../../src/state/redis-store';
 import { redisAvailable, startRedis } from '../support/redis';
@@ -13,6 +13,16 @@ if (!redisAvailable()) {
 }
 
 const TIMEOUT = 300;
+
+/** A fresh redis-server and a ready store on it, both gone with the test. */
+async function storeFor(t: Test, keyPrefix: string) {
+  const redis = await startRedis();
+  t.teardown(() => redis.stop());
+  const store = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix });
+  t.teardown(() => store.close());
+  await waitFor(() => store.isReachable(), 5000, 'the store to be ready');
+  return store;
+}
 
 function run(): void {
   t.test('two nodes racing for the same epoch: exactly one wins, every round', async (t) => {
@@ -47,11 +57,7 @@ function run(): void {
   });
 
   t.test('CAS from nothing only when nothing is stored; a stale epoch fails and returns the current owner', async (t) => {
-    const redis = await startRedis();
-    t.teardown(() => redis.stop());
-    const s = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'cas:' });
-    t.teardown(() => s.close());
-    await waitFor(() => s.isReachable(), 5000, 'ready');
+    const s = await storeFor(t, 'cas:');
     t.equal(await s.readOwnership(), null);
     t.match(await s.compareAndSetOwnership(null, { owner: 'a', epoch: epoch(1) }), { ok: true, ownership: { owner: 'a', epoch: 1 } });
     t.match(await s.compareAndSetOwnership(null, { owner: 'b', epoch: epoch(1) }), { ok: false, current: { owner: 'a', epoch: 1 } });
@@ -61,11 +67,7 @@ function run(): void {
   });
 
   t.test('heartbeats expire with their TTL', async (t) => {
-    const redis = await startRedis();
-    t.teardown(() => redis.stop());
-    const s = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'hb:' });
-    t.teardown(() => s.close());
-    await waitFor(() => s.isReachable(), 5000, 'ready');
+    const s = await storeFor(t, 'hb:');
     const hb = { node: 'a', status: 'healthy' as const, at: Date.now(), epochSeen: epoch(3) };
     await s.writeHeartbeat(hb, 300);
     t.strictSame(await s.readHeartbeat('a'), hb);
@@ -74,11 +76,7 @@ function run(): void {
   });
 
   t.test('transitions go to a stream, read back oldest first with their evidence', async (t) => {
-    const redis = await startRedis();
-    t.teardown(() => redis.stop());
-    const s = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'ev:' });
-    t.teardown(() => s.close());
-    await waitFor(() => s.isReachable(), 5000, 'ready');
+    const s = await storeFor(t, 'ev:');
     const ev = (n: number) => ({ kind: 'takeover' as const, from: 'a', to: 'b', epoch: epoch(n), by: 'b', at: n, reason: `r${n}`, evidence: { probes: [n] } });
     for (const n of [1, 2, 3]) await s.appendEvent(ev(n));
     t.strictSame(await s.recentEvents(2), [ev(2), ev(3)]);

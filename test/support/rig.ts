@@ -15,6 +15,14 @@ export function e2eUnavailable(): string | null {
   return null;
 }
 
+/** Runs the e2e file's tests, or says in one line why they cannot run here. */
+export function e2e(t: Test, run: () => void): void {
+  const missing = e2eUnavailable();
+  if (!missing) return run();
+  process.stderr.write(`e2e skipped: ${missing}\n`);
+  t.plan(0, `e2e skipped: ${missing}`);
+}
+
 export interface Rig {
   readonly registrar: Sipp;
   readonly primary: Sipp | null;

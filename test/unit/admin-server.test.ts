@@ -8,26 +8,14 @@ import t from 'tap';
 import { Agent } from '../../src/agent';
 import { buildAdminServer } from '../../src/admin/server';
 import { validateConfig } from '../../src/config/load';
+import { singleNodeConfig } from '../support/config-fixture';
 
 const silent = pino({ level: 'silent' });
 const TOKEN = 'Adm1nTok3nXq';
 
 /** A single-node agent, never started: the admin API is exercised in-process with inject(). */
 function admin(adminCfg: Record<string, unknown> = { token: TOKEN }) {
-  const cfg = validateConfig({
-    node: { id: 'solo', role: 'primary' },
-    drachtio: { secret: 'Dr4chtioTest9' },
-    ipbx: {
-      registrar: 'sip:127.0.0.20:5060',
-      aor: 'sip:appsrv@127.0.0.20',
-      contact: 'sip:appsrv@127.0.0.11:5060',
-      username: 'appsrv',
-      password: 'Tq7vLm2pXa',
-      addresses: ['127.0.0.20'],
-    },
-    app: { target: 'sip:app@127.0.0.30:5080' },
-    admin: adminCfg,
-  });
+  const cfg = validateConfig({ ...singleNodeConfig(), admin: adminCfg });
   const agent = new Agent(cfg, silent);
   return { app: buildAdminServer(agent, cfg.admin, silent), agent };
 }

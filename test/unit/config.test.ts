@@ -4,24 +4,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
 import { ConfigError, configKeys, loadConfig } from '../../src/config/load';
+import { minimalConfig, singleNodeConfig } from '../support/config-fixture';
 
 const dir = mkdtempSync(join(tmpdir(), 'understudy-config-'));
 
-const minimal = () => ({
-  node: { id: 'node-b', role: 'secondary' },
-  peer: { id: 'node-a', uri: 'sip:127.0.0.12:5060' },
-  drachtio: { secret: 'Dr4chtioTest9' },
-  ipbx: {
-    registrar: 'sip:127.0.0.20:5060',
-    aor: 'sip:appsrv@127.0.0.20',
-    contact: 'sip:appsrv@127.0.0.11:5060',
-    username: 'appsrv',
-    password: 'Tq7vLm2pXa',
-    addresses: ['127.0.0.21'],
-  },
-  app: { target: 'sip:app@127.0.0.30:5080' },
-  redis: { url: 'redis://127.0.0.1:6379' },
-});
+const minimal = minimalConfig;
 
 function write(name: string, content: unknown): string {
   const file = join(dir, name);
@@ -53,9 +40,8 @@ t.test('defaults fill every optional key', async (t) => {
 });
 
 t.test('single-node mode: no peer, no redis, primary role', async (t) => {
-  const { peer: _peer, redis: _redis, ...single } = minimal();
-  t.doesNotThrow(() => loadConfig(write('single.yaml', { ...single, node: { id: 'solo', role: 'primary' } }), {}));
-  t.match(problems(() => loadConfig(write('lonely.yaml', single), {})), [/^peer: required for a secondary/]);
+  t.doesNotThrow(() => loadConfig(write('single.yaml', singleNodeConfig()), {}));
+  t.match(problems(() => loadConfig(write('lonely.yaml', { ...singleNodeConfig(), node: { id: 'b', role: 'secondary' } }), {})), [/^peer: required for a secondary/]);
   const { redis: _r, ...peerNoRedis } = minimal();
   t.match(problems(() => loadConfig(write('split.yaml', peerNoRedis), {})), [/^redis: required when a peer is configured/]);
 });
