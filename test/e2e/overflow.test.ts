@@ -124,4 +124,17 @@ function run(): void {
     const status = await r.agent.admin('/status');
     t.match(status.body, { isOwner: false, registered: false, owner: 'node-a' });
   });
+
+  t.test('g. drachtio-server restarted: the owner reconnects and registers again at once', async (t) => {
+    const r = await rig(t, { owner: true });
+    await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 5000, 'the first registration');
+    const before = registrarBindings(r.registrar.messages()).length;
+    await r.drachtio.restart();
+    await waitFor(() => r.agent.logs().filter((l) => l.msg === 'connected to drachtio-server').length === 2, 10_000, 'the reconnect');
+    await waitFor(() => registrarBindings(r.registrar.messages()).length > before, 5000, 'a new REGISTER after the reconnect');
+    t.ok(r.agent.logs().some((l) => l.msg === 'lost the connection to drachtio-server; reconnecting'), 'the loss was logged');
+    const caller = call(NET.nodeA);
+    t.equal(await caller.finished(20_000), 0);
+    t.strictSame(finals(caller), [200], 'calls are bridged again');
+  });
 }

@@ -1,7 +1,7 @@
 /** One agent on its own drachtio-server with SIPp playing everything around it. */
 import type { Test } from 'tap';
 import { type RunningAgent, startAgent } from './agent';
-import { drachtioAvailable, startDrachtio } from './drachtio';
+import { type Drachtio, drachtioAvailable, startDrachtio } from './drachtio';
 import { freeTcpPort } from './processes';
 import { redisAvailable, startRedis } from './redis';
 import { isRequest, type Sipp, sippAvailable, startSipp, statusOf } from './sipp';
@@ -24,6 +24,7 @@ export function e2e(t: Test, run: () => void): void {
 }
 
 export interface Rig {
+  readonly drachtio: Drachtio;
   readonly registrar: Sipp;
   readonly primary: Sipp | null;
   readonly app: Sipp;
@@ -74,7 +75,7 @@ export async function rig(
   const agent = await startAgent(config);
   t.teardown(() => agent.stop());
   await agent.waitForLog((l) => l.msg === 'local app answers its health probe', 5000, 'the local app to be healthy');
-  return { registrar, primary, app, agent };
+  return { drachtio, registrar, primary, app, agent };
 }
 
 export function call(

@@ -1,0 +1,145 @@
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import t from 'tap';
+import { Registration, type RegisterKind, type RegisterResult } from '../../src/sip/registration';
+import type { Srf } from '../../src/sip/srf';
+import { FakeClock } from '../lib/fake-clock';
+
+const silent = pino({ level: 'silent' });
+const OURS = 'sip:appsrv@127.0.0.11:5060';
+
+interface Sent {
+  headers: Record<string, string>;
+}
+
+/**
+ * Just enough of drachtio-srf for the registration: a connected socket map and
+ * request() whose final response the test script decides.
+ */
+function fakeSrf(answer: (h: Record<string, string>, n: number) => { status: number; reason?: string; headers?: Record<string, string> } | null) {
+  const sent: Sent[] = [];
+  const srf = {
+    _app: { client: { mapServer: new Map([[{}, {}]]) } },
+    request: async (_uri: string, opts: { headers: Record<string, string> }) => {
+      sent.push({ headers: opts.headers });
+      const req = new EventEmitter();
+      const a = answer(opts.headers, sent.length);
+      if (a) {
+        setImmediate(() =>
+          req.emit('response', {
+            status: a.status,
+            reason: a.reason ?? 'OK',
+            has: (n: string) => n in (a.headers ?? {}),
+            get: (n: string) => (a.headers ?? {})[n],
+          }),
+        );
+      }
+      return req;
+    },
+  };
+  return { srf: srf as unknown as Srf, sent };
+}
+
+function registration(srf: Srf, clock: FakeClock) {
+  const results: [RegisterKind, RegisterResult][] = [];
+  const states: boolean[] = [];
+  const reg = new Registration(
+    srf,
+    { registrar: 'sip:127.0.0.20', aor: 'sip:appsrv@127.0.0.20', contact: OURS, username: 'appsrv', password: 'Tq7vLm2pXa', expires: 300, timeoutMs: 5000 },
+    silent,
+    clock,
+    { onResult: (k, r) => results.push([k, r]), onRegisteredChange: (v) => states.push(v) },
+  );
+  return { reg, results, states };
+}
+
+t.test('registers, then refreshes 30 s before the granted expiry', async (t) => {
+  const clock = new FakeClock();
+  const { srf, sent } = fakeSrf(() => ({ status: 200, headers: { Contact: `<${OURS}>;expires=120` } }));
+  const { reg, states } = registration(srf, clock);
+  t.match(await reg.keep(), { ok: true, grantedSec: 120 });
+  t.strictSame(states, [true]);
+  t.match(sent[0]?.headers, { Contact: `<${OURS}>`, Expires: '300', To: '<sip:appsrv@127.0.0.20>' });
+  await clock.advance(89_000);
+  t.equal(sent.length, 1, 'not yet');
+  await clock.advance(1_000);
+  t.equal(sent.length, 2, 'refreshed at 90 s');
+  reg.release();
+  await clock.advance(200_000);
+  t.equal(sent.length, 2, 'no refresh after release');
+});
+
+t.test('423 raises the interval to Min-Expires and retries at once', async (t) => {
+  const clock = new FakeClock();
+  const { srf, sent } = fakeSrf((h) =>
+    Number(h.Expires) < 600 ? { status: 423, reason: 'Interval Too Brief', headers: { 'Min-Expires': '600' } } : { status: 200 },
+  );
+  const { reg } = registration(srf, clock);
+  t.match(await reg.keep(), { ok: true, grantedSec: 600 });
+  t.strictSame(sent.map((s) => s.headers.Expires), ['300', '600']);
+});
+
+t.test('a refusal backs off 1 s, 2 s, 4 s and keeps the status line', async (t) => {
+  const clock = new FakeClock();
+  const { srf, sent } = fakeSrf(() => ({ status: 403, reason: 'Forbidden' }));
+  const { reg, results } = registration(srf, clock);
+  t.match(await reg.keep(), { ok: false, status: 403, reason: '403 Forbidden' });
+  await clock.advance(1000);
+  await clock.advance(2000);
+  await clock.advance(4000);
+  t.equal(sent.length, 4);
+  t.ok(results.every(([k]) => k === 'register'));
+  reg.release();
+});
+
+t.test('no answer counts as a failure after the REGISTER timeout, not Timer F', async (t) => {
+  const clock = new FakeClock();
+  const { srf } = fakeSrf(() => null);
+  const { reg } = registration(srf, clock);
+  const p = reg.keep();
+  await clock.advance(5000);
+  t.match(await p, { ok: false, reason: /no final response within 5000 ms/ });
+  reg.release();
+});
+
+t.test('clearing the AOR: query, then remove every binding but ours in one REGISTER', async (t) => {
+  const clock = new FakeClock();
+  const { srf, sent } = fakeSrf((h) =>
+    h.Contact === undefined
+      ? { status: 200, headers: { Contact: `<sip:appsrv@127.0.0.12:5060>;expires=100, "us" <${OURS}>;expires=50` } }
+      : { status: 200 },
+  );
+  const { reg } = registration(srf, clock);
+  t.match(await reg.clearAll(), { ok: true });
+  t.equal(sent[0]?.headers.Contact, undefined, 'a query first');
+  t.strictSame(sent[1]?.headers, {
+    From: '<sip:appsrv@127.0.0.20>',
+    To: '<sip:appsrv@127.0.0.20>',
+    Contact: '<sip:appsrv@127.0.0.12:5060>;expires=0',
+    Expires: '0',
+  });
+  t.equal(sent.length, 2);
+});
+
+t.test('unregister waits for a refresh in flight, then removes our binding', async (t) => {
+  const clock = new FakeClock();
+  const { srf, sent } = fakeSrf((h) => (h.Expires === '300' && sent.length > 1 ? null : { status: 200 }));
+  const { reg, states } = registration(srf, clock);
+  await reg.keep();
+  // The next REGISTER (the refresh) hangs: unregister must not overtake it.
+  await clock.advance(270_000);
+  const un = reg.unregister();
+  await clock.advance(5000); // the refresh times out
+  t.match(await un, { ok: true });
+  t.strictSame(sent.map((s) => s.headers.Expires), ['300', '300', '0']);
+  t.equal(states.at(-1), false);
+});
+
+t.test('not connected to drachtio-server: a clear error, never an assertion', async (t) => {
+  const clock = new FakeClock();
+  const { srf } = fakeSrf(() => ({ status: 200 }));
+  (srf as unknown as { _app: { client: { mapServer: Map<unknown, unknown> } } })._app.client.mapServer.clear();
+  const { reg } = registration(srf, clock);
+  t.match(await reg.keep(), { ok: false, reason: /not connected to drachtio-server/ });
+  reg.release();
+});
