@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap';
 import { epoch, type Ownership } from '../../src/core/types';
 import { RedisStore } from '../../src/state/redis-store';
-import { redisAvailable, startRedis } from '../support/redis';
+import { redisAvailable, startRedis, startSentinel } from '../support/redis';
 import { sleep, waitFor } from '../support/processes';
 
 if (!redisAvailable()) {
@@ -107,5 +107,20 @@ function run(): void {
     await redis.restart();
     await waitFor(async () => s.isReachable() && (await s.readOwnership().then(() => true, () => false)), 8000, 'reconnect after restart');
     t.ok(changes.includes(false) && changes.at(-1) === true, `reachability went down and back up (${changes.join(',')})`);
+  });
+
+  t.test('through Sentinel: the store finds the master by name and works the same', async (t) => {
+    const master = await startRedis();
+    t.teardown(() => master.stop());
+    const sentinel = await startSentinel(master, 'understudy');
+    t.teardown(() => sentinel.stop());
+    const s = new RedisStore({ sentinels: [{ host: '127.0.0.1', port: sentinel.port }], sentinelName: 'understudy', commandTimeoutMs: TIMEOUT, keyPrefix: 'sen:' });
+    t.teardown(() => s.close());
+    await waitFor(() => s.isReachable(), 8000, 'the store to reach the master through Sentinel');
+    t.match(await s.compareAndSetOwnership(null, { owner: 'a', epoch: epoch(1) }), { ok: true });
+    const direct = new RedisStore({ url: master.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'sen:' });
+    t.teardown(() => direct.close());
+    await waitFor(() => direct.isReachable(), 5000, 'direct client');
+    t.strictSame(await direct.readOwnership(), { owner: 'a', epoch: 1 }, 'written on the master');
   });
 }

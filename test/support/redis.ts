@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
@@ -55,4 +55,20 @@ export async function startRedis(): Promise<RedisServer> {
       await proc.exited;
     },
   };
+}
+
+export interface Sentinel {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** A Sentinel (redis-server in sentinel mode) watching `master` as `name`, on a free loopback port. */
+export async function startSentinel(master: RedisServer, name: string): Promise<Sentinel> {
+  const port = await freeTcpPort();
+  const dir = mkdtempSync(join(tmpdir(), 'understudy-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`, ''].join('\n'));
+  const proc = start('redis-server', [conf, '--sentinel'], { cwd: dir });
+  await waitFor(() => pong(port), 10_000, `sentinel on port ${port}\n${proc.output()}`);
+  return { port, stop: () => proc.stop() };
 }
