@@ -4,9 +4,9 @@ import { epoch, type Ownership, type SipVerdict } from '../../src/core/types';
 import { Failover, type FailoverObserver } from '../../src/failover';
 import { MemoryStore } from '../../src/state/memory-store';
 import type { StateStore } from '../../src/state/store';
-import { FakeClock } from '../lib/fake-clock';
-import { faulty } from '../lib/faulty-store';
-import { FakeRegistration } from '../lib/fake-registration';
+import { FakeClock } from '../support/fake-clock';
+import { faulty } from '../support/faulty-store';
+import { FakeRegistration } from '../support/fake-registration';
 
 const silent = pino({ level: 'silent' });
 const HB = { heartbeatIntervalMs: 1000, staleAfterMs: 3000 };

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import t from 'tap';
 import { probeOnce, type ProbeAnswer, type SendProbe } from '../../src/core/probe';
-import { FakeClock, watch } from '../lib/fake-clock';
+import { FakeClock, watch } from '../support/fake-clock';
 
 const TIMEOUT = 500;
 const opts = { attempt: 2, timeoutMs: TIMEOUT, aliveStatuses: [200] };

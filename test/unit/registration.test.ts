@@ -3,7 +3,7 @@ import pino from 'pino';
 import t from 'tap';
 import { Registration, type RegisterKind, type RegisterResult } from '../../src/sip/registration';
 import type { Srf } from '../../src/sip/srf';
-import { FakeClock } from '../lib/fake-clock';
+import { FakeClock } from '../support/fake-clock';
 
 const silent = pino({ level: 'silent' });
 const OURS = 'sip:appsrv@127.0.0.11:5060';

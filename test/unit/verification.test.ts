@@ -3,7 +3,7 @@ import t from 'tap';
 import type { ProbeAnswer, SendProbe } from '../../src/core/probe';
 import type { ProbeResult, SipVerdict } from '../../src/core/types';
 import { Verifier, type VerificationOptions, type VerificationResult } from '../../src/core/verification';
-import { FakeClock, watch, type Watched } from '../lib/fake-clock';
+import { FakeClock, watch, type Watched } from '../support/fake-clock';
 
 const ATTEMPTS = 3;
 const INTERVAL = 1000;
