@@ -102,9 +102,9 @@ export class Failover {
     this.timer = null;
   }
 
-  /** Re-applies ownership now (after a reconnect to drachtio-server). */
-  async resync(): Promise<void> {
-    await this.exclusive(() => this.apply());
+  /** Re-applies ownership now (after a reconnect to drachtio-server). Never rejects. */
+  resync(): Promise<void> {
+    return this.exclusive(() => this.apply()).catch((err: unknown) => this.log.error({ err: String(err) }, 'ownership check failed'));
   }
 
   /** Reads the owner's heartbeat and combines it with the SIP verdict. */
@@ -177,7 +177,7 @@ export class Failover {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    await this.exclusive(() => this.apply()).catch((err: unknown) => this.log.error({ err: String(err) }, 'ownership check failed'));
+    await this.resync();
     await this.beat();
     if (!this.stopped) this.timer = this.clock.setTimer(this.opts.heartbeatIntervalMs, () => void this.tick());
   }

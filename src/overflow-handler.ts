@@ -56,7 +56,8 @@ export class OverflowHandler {
       },
       `overflow decision: owner ${verdict.kind}, ${action.kind}`,
     );
-    if (!result.cached) this.observer.onVerdict(verdict);
+    // Count cycles, not calls: the calls that joined one share its verdict.
+    if (!result.cached && !result.joined) this.observer.onVerdict(verdict);
     if (signal.aborted) return { kind: 'cancelled' };
     switch (action.kind) {
       case 'dissuade':

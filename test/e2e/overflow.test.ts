@@ -80,6 +80,9 @@ function run(): void {
     const cycles = r.agent.logs().filter((l) => typeof l.verdict === 'string' && l.joined === false && l.cached === false).length;
     t.comment(`100 calls: ${cycles} verification cycle(s), ${probes} probe(s) reached the primary`);
     t.equal(cycles, 1, 'one verification cycle: the other calls joined it or used the cached verdict');
+    const metrics = (await r.agent.admin('/metrics')).text.split('\n');
+    t.ok(metrics.includes('understudy_verifications_total{verdict="alive"} 1'), 'the metric counts cycles, not calls');
+    t.ok(metrics.includes('understudy_overflow_invites_total{outcome="dissuaded"} 100'), 'and every call dissuaded');
     t.ok(probes >= 1 && probes <= 3, `at most \`attempts\` probes (got ${probes})`);
   });
 
@@ -136,5 +139,19 @@ function run(): void {
     const caller = call(NET.nodeA);
     t.equal(await caller.finished(20_000), 0);
     t.strictSame(finals(caller), [200], 'calls are bridged again');
+  });
+
+  t.test('h. CANCEL during verification: the work for that call stops, no second final response', async (t) => {
+    const r = await rig(t);
+    (r.primary as Sipp).pause(); // a full 3-probe cycle takes 3.4 s
+    const caller = call(NET.nodeB, 'caller-cancel-early.xml', { pauseMs: 500 });
+    t.equal(await caller.finished(20_000), 0, 'caller scenario succeeded');
+    t.strictSame(finals(caller), [487], 'one final response to the INVITE: 487');
+    await r.agent.waitForLog((l) => l.msg === 'caller cancelled during verification; work for this call stopped', 5000, 'the cancel');
+    await new Promise((res) => setTimeout(res, 3500));
+    t.equal(received(r.app, 'INVITE').length, 0, 'nothing bridged');
+    t.equal(registrarBindings(r.registrar.messages()).length, 0, 'no takeover for a call that is gone');
+    const metrics = (await r.agent.admin('/metrics')).text.split('\n');
+    t.ok(metrics.includes('understudy_overflow_invites_total{outcome="cancelled"} 1'), 'counted as cancelled');
   });
 }
