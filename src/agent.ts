@@ -53,7 +53,7 @@ export class Agent {
     this.store = cfg.redis
       ? new RedisStore({ ...cfg.redis, onReachabilityChange: (up) => this.onStoreReachability(up) })
       : new MemoryStore();
-    m.redisUp.set(1);
+    m.redisUp.set(this.store.isReachable() ? 1 : 0);
     if (!cfg.redis) log.warn('no redis in the config: running single-node with in-process state');
 
     this.registration = new Registration(
