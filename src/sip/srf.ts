@@ -37,7 +37,11 @@ interface SentRequest {
 }
 
 interface SrfInternals {
-  request(uri: string, opts: { method: string; headers?: Record<string, string>; auth?: { username: string; password: string } }): Promise<SentRequest>;
+  request(
+    uri: string,
+    opts: { method: string; headers?: Record<string, string>; auth?: { username: string; password: string } },
+    callback: (err: Error | null, sent?: SentRequest) => void,
+  ): unknown;
   connect(opts: {
     host: string;
     port: number;
@@ -109,20 +113,30 @@ export function closeSilentConnections(srf: Srf, maxUnanswered: number): number 
 export async function sendRequest(srf: Srf, uri: string, req: OutboundRequest): Promise<FinalResponse> {
   // drachtio-srf asserts (throws an AssertionError) when it has no connection; say what it means.
   if (serverConnections(srf).size === 0) throw new Error('not connected to drachtio-server');
-  const sent = await internals(srf).request(uri, {
-    method: req.method,
-    ...(req.headers ? { headers: { ...req.headers } } : {}),
-    ...(req.auth ? { auth: { ...req.auth } } : {}),
-  });
-  return new Promise((resolve) => {
-    sent.on('response', (res) => {
-      if (res.status < 200) return;
-      resolve({
-        status: res.status,
-        reason: res.reason,
-        header: (name) => (res.has(name) ? res.get(name) : undefined),
-      });
-    });
+  return new Promise((resolve, reject) => {
+    // The callback form, not the promise: drachtio-server often sends the echo of
+    // the sent request and a fast final response in one TCP read, and drachtio-srf
+    // emits 'response' synchronously after this callback. A listener attached after
+    // an `await` would miss it, and the response would be lost.
+    internals(srf).request(
+      uri,
+      {
+        method: req.method,
+        ...(req.headers ? { headers: { ...req.headers } } : {}),
+        ...(req.auth ? { auth: { ...req.auth } } : {}),
+      },
+      (err, sent) => {
+        if (err || !sent) return reject(err ?? new Error('drachtio-srf gave no request'));
+        sent.on('response', (res) => {
+          if (res.status < 200) return;
+          resolve({
+            status: res.status,
+            reason: res.reason,
+            header: (name) => (res.has(name) ? res.get(name) : undefined),
+          });
+        });
+      },
+    );
   });
 }
 

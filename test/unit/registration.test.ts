@@ -20,21 +20,21 @@ function fakeSrf(answer: (h: Record<string, string>, n: number) => { status: num
   const sent: Sent[] = [];
   const srf = {
     _app: { client: { mapServer: new Map([[{}, {}]]) } },
-    request: async (_uri: string, opts: { headers: Record<string, string> }) => {
+    // As drachtio-srf does when the echo and the answer share one TCP read: the
+    // callback, then 'response' in the same tick.
+    request: (_uri: string, opts: { headers: Record<string, string> }, cb: (err: Error | null, req: EventEmitter) => void) => {
       sent.push({ headers: opts.headers });
       const req = new EventEmitter();
       const a = answer(opts.headers, sent.length);
+      cb(null, req);
       if (a) {
-        setImmediate(() =>
-          req.emit('response', {
-            status: a.status,
-            reason: a.reason ?? 'OK',
-            has: (n: string) => n in (a.headers ?? {}),
-            get: (n: string) => (a.headers ?? {})[n],
-          }),
-        );
+        req.emit('response', {
+          status: a.status,
+          reason: a.reason ?? 'OK',
+          has: (n: string) => n in (a.headers ?? {}),
+          get: (n: string) => (a.headers ?? {})[n],
+        });
       }
-      return req;
     },
   };
   return { srf: srf as unknown as Srf, sent };

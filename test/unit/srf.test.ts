@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import t from 'tap';
 import { closeSilentConnections, sendRequest, type Srf } from '../../src/sip/srf';
 
@@ -30,4 +31,33 @@ t.test('no connection: nothing to close, and requests fail with a clear error', 
   const { srf } = withConnections([]);
   t.equal(closeSilentConnections(srf, 2), 0);
   await t.rejects(sendRequest(srf, 'sip:127.0.0.1', { method: 'OPTIONS' }), /not connected to drachtio-server/);
+});
+
+/**
+ * drachtio-srf's request(): the echo of the sent request and a fast answer often
+ * arrive in one TCP read, so 'response' fires in the same tick as the callback.
+ */
+function answeringSrf(answer: { status: number; reason: string } | Error) {
+  const { srf } = withConnections([0]);
+  Object.assign(srf, {
+    request: (_uri: string, _opts: unknown, cb: (err: Error | null, sent?: EventEmitter) => void) => {
+      if (answer instanceof Error) return cb(answer);
+      const sent = new EventEmitter();
+      cb(null, sent);
+      sent.emit('response', { status: 100, reason: 'Trying', has: () => false, get: () => '' });
+      sent.emit('response', { ...answer, has: (n: string) => n === 'Allow', get: () => 'INVITE, ACK' });
+    },
+  });
+  return srf;
+}
+
+t.test('a final response in the same tick as the sent request is not lost', async (t) => {
+  const res = await sendRequest(answeringSrf({ status: 200, reason: 'OK' }), 'sip:127.0.0.11', { method: 'OPTIONS' });
+  t.match(res, { status: 200, reason: 'OK' });
+  t.equal(res.header('Allow'), 'INVITE, ACK');
+  t.equal(res.header('Server'), undefined);
+});
+
+t.test('drachtio-server refusing to send the request rejects with its reason', async (t) => {
+  await t.rejects(sendRequest(answeringSrf(new Error('unable to send')), 'sip:127.0.0.11', { method: 'OPTIONS' }), /unable to send/);
 });
