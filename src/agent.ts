@@ -38,6 +38,7 @@ export class Agent {
   readonly connection: DrachtioConnection;
   readonly gate: ChannelGate;
   private readonly lag = new LoopLag();
+  private stopped = false;
 
   constructor(
     readonly config: Config,
@@ -182,14 +183,18 @@ export class Agent {
     m.drachtioConnected.set(0);
   }
 
-  start(): void {
+  async start(): Promise<void> {
     this.lag.start();
     this.connection.start();
     this.appHealth.start();
+    const ready = await this.store.ready();
+    if (this.stopped) return; // stopped while the store was connecting
+    if (!ready) this.log.warn('state store not reachable yet: ownership will be read when it is');
     this.failover.start();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.failover.stop();
     this.appHealth.stop();
     this.registration.release();

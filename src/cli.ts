@@ -50,7 +50,7 @@ program
     }
     const agent = new Agent(cfg, log);
     const admin = buildAdminServer(agent, cfg.admin, log);
-    agent.start();
+    await agent.start();
     try {
       await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
     } catch (err) {

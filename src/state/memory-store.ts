@@ -45,6 +45,10 @@ export class MemoryStore implements StateStore {
     return count <= 0 ? [] : this.events.slice(-count);
   }
 
+  async ready(): Promise<boolean> {
+    return true;
+  }
+
   isReachable(): boolean {
     return true;
   }

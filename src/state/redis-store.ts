@@ -42,12 +42,14 @@ export class RedisStore implements StateStore {
   readonly kind = 'redis' as const;
   private readonly redis: Redis;
   private reachable = false;
+  private readonly connectTimeoutMs: number;
 
   constructor(private readonly opts: RedisStoreOptions) {
+    this.connectTimeoutMs = Math.max(1000, opts.commandTimeoutMs * 4);
     const common: RedisOptions = {
       enableOfflineQueue: false,
       commandTimeout: opts.commandTimeoutMs,
-      connectTimeout: Math.max(1000, opts.commandTimeoutMs * 4),
+      connectTimeout: this.connectTimeoutMs,
       maxRetriesPerRequest: 0,
       // Reconnect forever, never faster than every 2 s once it keeps failing.
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
@@ -61,6 +63,20 @@ export class RedisStore implements StateStore {
     this.redis.on('error', () => this.setReachable(false));
     this.redis.on('end', () => this.setReachable(false));
     this.redis.on('close', () => this.setReachable(false));
+  }
+
+  ready(): Promise<boolean> {
+    if (this.redis.status === 'ready') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (up: boolean) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        resolve(up);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), this.connectTimeoutMs);
+      this.redis.once('ready', onReady);
+    });
   }
 
   isReachable(): boolean {

@@ -24,6 +24,12 @@ export interface StateStore {
   appendEvent(event: TransitionEvent): Promise<void>;
   /** The newest `count` transition events, oldest first. */
   recentEvents(count: number): Promise<TransitionEvent[]>;
+  /**
+   * Resolves once the store can be used, or when its connection attempt timed out: whether it can.
+   * The first ownership read waits for it, so a start does not fail (and raise
+   * the ownership alarm) only because the connection was still being made.
+   */
+  ready(): Promise<boolean>;
   /** True while the last operation reached the store (always true in memory). */
   isReachable(): boolean;
   close(): Promise<void>;

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { epoch, type Ownership } from '../../src/core/types';
 import { RedisStore } from '../../src/state/redis-store';
 import { redisAvailable, startRedis, startSentinel } from '../support/redis';
-import { sleep, waitFor } from '../support/processes';
+import { freeTcpPort, sleep, waitFor } from '../support/processes';
 
 if (!redisAvailable()) {
   process.stderr.write('redis tests skipped: redis-server not found on PATH\n');
@@ -54,6 +54,23 @@ function run(): void {
     }
     t.equal((await a.readOwnership())?.epoch, ROUNDS + 1, `${ROUNDS} rounds, one winner each (a won ${aWins})`);
     t.ok(aWins > 0 && aWins < ROUNDS, 'both nodes won some rounds: the race was real');
+  });
+
+  t.test('ready(): the first read after it succeeds; with nothing listening it says so after the connect timeout', async (t) => {
+    const redis = await startRedis();
+    t.teardown(() => redis.stop());
+    const fresh = new RedisStore({ url: redis.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'ready:' });
+    t.teardown(() => fresh.close());
+    t.equal(await fresh.ready(), true);
+    t.equal(await fresh.readOwnership(), null, 'read at once, no "stream not writeable" at start');
+    t.equal(await fresh.ready(), true, 'already ready: resolves at once');
+
+    const nobody = new RedisStore({ url: `redis://127.0.0.1:${await freeTcpPort()}`, commandTimeoutMs: TIMEOUT, keyPrefix: 'ready:' });
+    t.teardown(() => nobody.close());
+    const began = Date.now();
+    t.equal(await nobody.ready(), false);
+    const waited = Date.now() - began;
+    t.ok(waited >= 1000 && waited < 5000, `gave up after the connect timeout (${waited} ms)`);
   });
 
   t.test('CAS from nothing only when nothing is stored; a stale epoch fails and returns the current owner', async (t) => {

@@ -6,6 +6,7 @@ export function faulty(inner: StateStore): StateStore & { down: boolean } {
     down: false,
     kind: inner.kind,
     isReachable: () => !wrapper.down && inner.isReachable(),
+    ready: async () => !wrapper.down && (await inner.ready()),
     close: () => inner.close(),
   } as StateStore & { down: boolean };
   for (const op of ['readOwnership', 'compareAndSetOwnership', 'writeHeartbeat', 'readHeartbeat', 'appendEvent', 'recentEvents'] as const) {
