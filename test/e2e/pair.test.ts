@@ -70,8 +70,11 @@ async function pair(t: Test, opts: { mode?: 'ha' | 'backup'; a?: NodeSpec['overr
     nodes[which].agent = agent;
     return agent;
   };
-  await startNode('a');
-  await startNode('b');
+  for (const which of ['a', 'b'] as const) {
+    const agent = await startNode(which);
+    // A node whose app has not answered yet heartbeats "unhealthy", which the peer reads as dead.
+    await agent.waitForLog((l) => l.msg === 'local app answers its health probe', 5000, `node ${which}'s app to be healthy`);
+  }
   await waitFor(() => registrarBindings(registrar.messages()).length > 0, 5000, 'the primary to register');
   return { redis, registrar, ...nodes, startNode };
 }
