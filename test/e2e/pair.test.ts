@@ -30,7 +30,7 @@ interface Pair {
   startNode(which: 'a' | 'b'): Promise<RunningAgent>;
 }
 
-async function pair(t: Test, opts: { mode?: 'ha' | 'backup'; a?: NodeSpec['overrides'] } = {}): Promise<Pair> {
+async function pair(t: Test, opts: { mode?: 'ha' | 'backup'; a?: NodeSpec['overrides']; b?: NodeSpec['overrides'] } = {}): Promise<Pair> {
   const redis = await startRedis();
   t.teardown(() => redis.stop());
   const registrar = startSipp({
@@ -59,7 +59,7 @@ async function pair(t: Test, opts: { mode?: 'ha' | 'backup'; a?: NodeSpec['overr
       drachtioPort: drachtio.opts.adminPort,
       redisUrl: redis.url,
       mode: opts.mode ?? 'ha',
-      ...(isA && opts.a ? { overrides: opts.a } : {}),
+      ...((isA ? opts.a : opts.b) ? { overrides: isA ? opts.a : opts.b } : {}),
     });
     return { drachtio, app, config, agent: null as unknown as RunningAgent };
   };
@@ -162,7 +162,7 @@ function run(): void {
     neverTwo(t, p);
   });
 
-  t.test('c. split: the primary refuses the probes but its heartbeat is fresh: no takeover, counted', async (t) => {
+  t.test('c. split, refused: the primary refuses the probes but its heartbeat is fresh: no takeover, counted', async (t) => {
     // Lockdown on A: only the IPBX may reach it, so B's OPTIONS get 403 while A keeps heartbeating.
     const p = await pair(t, { a: { security: { lockdown: true } } });
     const c = call(NET.nodeB);
@@ -173,6 +173,28 @@ function run(): void {
     t.match(await status(p.b.agent), { owner: 'node-a', isOwner: false });
     const metrics = (await p.b.agent.admin('/metrics')).text;
     t.match(metrics, /^understudy_splits_total 1$/m, 'the split is counted');
+    neverTwo(t, p);
+  });
+
+  t.test('c. split, silent: the probes from the secondary go unanswered while the primary heartbeats: no takeover, counted', async (t) => {
+    // A partition seen from B: its OPTIONS reach a SIPp that is frozen (SIGSTOP),
+    // so they time out exactly as across a cut link, while A keeps serving the
+    // IPBX and writing its heartbeat. B probes that stand-in instead of A.
+    const blackhole = startSipp({ scenario: 'primary-options.xml', localIp: NET.cutPath, localPort: NET.sipPort });
+    t.teardown(() => blackhole.stop());
+    const p = await pair(t, { b: { peer: { uri: `sip:${NET.cutPath}:${NET.sipPort}` } } });
+    // Frozen only now that it has long bound its socket: a port nobody holds
+    // draws an ICMP error, which drachtio turns into a quick 503, not silence.
+    blackhole.pause();
+    const c = call(NET.nodeB);
+    t.equal(await c.finished(20_000), 0);
+    t.strictSame(finals(c), [486], 'dissuaded');
+    const decision = await p.b.agent.waitForLog((l) => typeof l.verdict === 'string', 3000, 'the decision');
+    t.match(decision, { verdict: 'split', heartbeat: 'fresh-healthy', action: 'dissuade' });
+    t.match(decision.probes, [{ outcome: 'no-answer' }, { outcome: 'no-answer' }, { outcome: 'no-answer' }], 'three probes, all unanswered');
+    t.match(await status(p.b.agent), { owner: 'node-a', isOwner: false, registered: false });
+    t.match(await status(p.a.agent), { owner: 'node-a', isOwner: true, registered: true });
+    t.match((await p.b.agent.admin('/metrics')).text, /^understudy_splits_total 1$/m, 'the split is counted');
     neverTwo(t, p);
   });
 

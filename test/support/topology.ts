@@ -4,6 +4,8 @@ import { freeTcpPort } from './processes';
 export const NET = {
   nodeA: '127.0.0.11',
   nodeB: '127.0.0.12',
+  /** Where a probe goes when the path to the peer is cut: a frozen SIPp. */
+  cutPath: '127.0.0.13',
   registrar: '127.0.0.20',
   caller: '127.0.0.21',
   appA: '127.0.0.31',
