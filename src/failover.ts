@@ -60,7 +60,8 @@ export class Failover {
   private known: Ownership | null = null;
   private busy: Promise<unknown> | null = null;
   private timer: TimerHandle | null = null;
-  private stopped = false;
+  /** Between start() and stop(): before start() the store may not be connected yet. */
+  private running = false;
   private lastVerdict: Verdict | null = null;
   private peerAge: number | null = null;
 
@@ -92,18 +93,23 @@ export class Failover {
   }
 
   start(): void {
-    this.stopped = false;
+    this.running = true;
     void this.tick();
   }
 
   stop(): void {
-    this.stopped = true;
+    this.running = false;
     if (this.timer) this.clock.clearTimer(this.timer);
     this.timer = null;
   }
 
-  /** Re-applies ownership now (after a reconnect to drachtio-server). Never rejects. */
+  /**
+   * Re-applies ownership now (after a reconnect to drachtio-server). Never rejects.
+   * Does nothing before start(): start() applies ownership itself once the store
+   * is connected, and reading it earlier would only report it unreadable.
+   */
   resync(): Promise<void> {
+    if (!this.running) return Promise.resolve();
     return this.exclusive(() => this.apply()).catch((err: unknown) => this.log.error({ err: String(err) }, 'ownership check failed'));
   }
 
@@ -176,10 +182,10 @@ export class Failover {
   }
 
   private async tick(): Promise<void> {
-    if (this.stopped) return;
+    if (!this.running) return;
     await this.resync();
     await this.beat();
-    if (!this.stopped) this.timer = this.clock.setTimer(this.opts.heartbeatIntervalMs, () => void this.tick());
+    if (this.running) this.timer = this.clock.setTimer(this.opts.heartbeatIntervalMs, () => void this.tick());
   }
 
   /** Makes the registration match the stored ownership. */
@@ -223,7 +229,7 @@ export class Failover {
     const peer = this.opts.peer;
     if (peer === null) return;
     const deadline = this.clock.now() + this.opts.staleAfterMs + 2 * this.opts.heartbeatIntervalMs;
-    while (this.clock.now() < deadline && !this.stopped) {
+    while (this.clock.now() < deadline && this.running) {
       try {
         const hb = await this.store.readHeartbeat(peer);
         if (!hb || hb.epochSeen >= e || heartbeatEvidence(hb, this.clock.now(), this.opts.staleAfterMs) === 'stale') return;

@@ -256,3 +256,21 @@ t.test('switchover moves to the other node; with the store down it is refused', 
   const refused = await a.failover.handover('switchover', 'test');
   t.match(refused, { ok: false, message: /unreachable/ });
 });
+
+t.test('a drachtio connection before start() reads nothing: ownership is applied by start(), once the store is up', async (t) => {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  store.down = true; // Redis still connecting
+  const a = node('a', store, clock);
+  await a.failover.resync();
+  await clock.advance(0);
+  t.strictSame(a.registration.steps, [], 'no REGISTER');
+  t.equal(a.alarms.get('ownership_unreadable'), undefined, 'no alarm for a store that was never asked');
+  store.down = false;
+  a.failover.start();
+  await clock.advance(0);
+  t.strictSame(a.registration.steps, ['clearAll', 'keep'], 'start() registers');
+  a.failover.stop();
+  await a.failover.resync();
+  t.strictSame(a.registration.steps, ['clearAll', 'keep'], 'after stop() a reconnect changes nothing either');
+});
