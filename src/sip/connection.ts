@@ -49,7 +49,9 @@ export class DrachtioConnection {
     });
     onConnectionEvent(this.srf, 'close', () => this.lost());
     onConnectionEvent(this.srf, 'reconnecting', (info) => this.log.debug(info, 'reconnecting to drachtio-server'));
-    connectSrf(this.srf, this.opts);
+    if (!connectSrf(this.srf, this.opts)) {
+      this.log.warn('this drachtio-srf does not expose its pings: a silently dead drachtio-server will not be noticed');
+    }
     this.scheduleWatchdog();
   }
 

@@ -50,7 +50,13 @@ interface SrfInternals {
     enablePing: boolean;
     pingInterval: number;
   }): void;
-  _app: { client?: { mapServer?: Map<Socket, { pendingPingRequests?: Set<string> }> } };
+  _app: { client?: AgentInternals };
+}
+
+/** drachtio-srf's agent: one entry per drachtio-server connection, and its wire protocol. */
+interface AgentInternals {
+  mapServer?: Map<Socket, { pendingPingRequests?: Set<string> }>;
+  wp?: { on(event: 'ping', cb: (sent: { msgId: string; socket: Socket }) => void): void };
 }
 
 /** Connection events drachtio-srf re-emits but does not declare. */
@@ -65,7 +71,7 @@ function internals(srf: Srf): SrfInternals {
 }
 
 /** drachtio-srf's connections to drachtio-server, with their ping bookkeeping. */
-function serverConnections(srf: Srf): Map<Socket, { pendingPingRequests?: Set<string> }> {
+function serverConnections(srf: Srf): NonNullable<AgentInternals['mapServer']> {
   return internals(srf)._app.client?.mapServer ?? new Map();
 }
 
@@ -75,9 +81,10 @@ export function createSrf(): Srf {
 
 /**
  * Connects with a capped reconnect back-off and drachtio's app-level ping
- * (drachtio-srf's ping interval cannot go below 5 s).
+ * (drachtio-srf's ping interval cannot go below 5 s). False when this
+ * drachtio-srf no longer has the shape the ping bookkeeping relies on.
  */
-export function connectSrf(srf: Srf, opts: ConnectOptions): void {
+export function connectSrf(srf: Srf, opts: ConnectOptions): boolean {
   internals(srf).connect({
     host: opts.host,
     port: opts.port,
@@ -86,6 +93,14 @@ export function connectSrf(srf: Srf, opts: ConnectOptions): void {
     enablePing: true,
     pingInterval: Math.max(5000, opts.pingIntervalMs),
   });
+  // drachtio-srf 5.0 emits every ping it sends on its wire protocol, but nothing
+  // adds it to the connection's pending set (the agent's handler for it is never
+  // attached), so the set stays empty and a silent server goes unnoticed. Record
+  // each ping where the agent's pong handling already removes it.
+  const client = internals(srf)._app.client;
+  if (!client?.wp || !client.mapServer) return false;
+  client.wp.on('ping', ({ msgId, socket }) => client.mapServer?.get(socket)?.pendingPingRequests?.add(msgId));
+  return true;
 }
 
 /**

@@ -154,4 +154,23 @@ function run(): void {
     const metrics = (await r.agent.admin('/metrics')).text.split('\n');
     t.ok(metrics.includes('understudy_overflow_invites_total{outcome="cancelled"} 1'), 'counted as cancelled');
   });
+
+  t.test('i. drachtio-server frozen: the ping watchdog drops the silent connection; the owner reconnects once it thaws', async (t) => {
+    const r = await rig(t, { owner: true });
+    await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 5000, 'the first registration');
+    const before = registrarBindings(r.registrar.messages()).length;
+    // No FIN, no RST: only the missing answers to pings can tell this connection is dead.
+    r.drachtio.pause();
+    // Pings every 5 s (the minimum); more than two unanswered close the connection.
+    await r.agent.waitForLog((l) => l.msg === 'drachtio-server stopped answering pings; reconnecting', 30_000, 'the watchdog');
+    t.ok(r.agent.logs().some((l) => l.msg === 'lost the connection to drachtio-server; reconnecting'), 'the loss was logged');
+    t.equal((await r.agent.admin('/readyz')).status, 503, 'not ready while drachtio-server is gone');
+    r.drachtio.resume();
+    await waitFor(() => r.agent.logs().filter((l) => l.msg === 'connected to drachtio-server').length === 2, 15_000, 'the reconnect');
+    await waitFor(() => registrarBindings(r.registrar.messages()).length > before, 5000, 'a new REGISTER after the reconnect');
+    t.equal((await r.agent.admin('/readyz')).status, 200, 'ready again');
+    const caller = call(NET.nodeA);
+    t.equal(await caller.finished(20_000), 0);
+    t.strictSame(finals(caller), [200], 'calls are bridged again');
+  });
 }

@@ -17,6 +17,9 @@ export interface Drachtio {
   output(): string;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** SIGSTOP: the socket stays open and silent, as behind a hung host. */
+  pause(): void;
+  resume(): void;
 }
 
 /**
@@ -51,5 +54,7 @@ export async function startDrachtio(opts: DrachtioOptions): Promise<Drachtio> {
       await proc.stop();
       await launch();
     },
+    pause: () => proc.signal('SIGSTOP'),
+    resume: () => proc.signal('SIGCONT'),
   };
 }
