@@ -5,7 +5,7 @@
 import t from 'tap';
 import { waitFor } from '../support/processes';
 import { call, e2e, finals, received, rig } from '../support/rig';
-import { isRequest, registrarBindings, type Sipp } from '../support/sipp';
+import { isRequest, registrarBindings, type Sipp, statusOf } from '../support/sipp';
 import { contactOf, NET } from '../support/topology';
 
 e2e(t, run);
@@ -172,5 +172,21 @@ function run(): void {
     const caller = call(NET.nodeA);
     t.equal(await caller.finished(20_000), 0);
     t.strictSame(finals(caller), [200], 'calls are bridged again');
+  });
+
+  t.test('j. the registrar finds the interval too brief: 423 Min-Expires honoured, registered at the asked interval', async (t) => {
+    const r = await rig(t, { owner: true, overrides: { ipbx: { expires: 30 } } });
+    const accepted = await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 5000, 'the registration');
+    t.equal(accepted.grantedSec, 60, 'granted the registrar\'s minimum');
+    t.ok(r.agent.logs().some((l) => l.msg === 'registrar asked for a longer interval (423); retrying' && l.minExpires === 60), 'the 423 was logged');
+    const msgs = r.registrar.messages();
+    const registers = msgs.filter((m) => m.direction === 'received' && isRequest(m, 'REGISTER') && m.header('Authorization') && m.header('Contact'));
+    t.strictSame(
+      registers.map((m) => m.header('Expires')),
+      ['30', '60'],
+      'the refused interval, then the minimum',
+    );
+    t.equal(msgs.filter((m) => m.direction === 'sent' && statusOf(m) === 423).length, 1, 'one 423');
+    t.strictSame(registrarBindings(msgs).at(-1)?.contacts, [contactOf(NET.nodeA)]);
   });
 }
