@@ -140,4 +140,65 @@ function run(): void {
     await waitFor(() => direct.isReachable(), 5000, 'direct client');
     t.strictSame(await direct.readOwnership(), { owner: 'a', epoch: 1 }, 'written on the master');
   });
+
+  t.test('through Sentinel: the master killed, the store fails fast, then follows the promoted replica with its data', async (t) => {
+    const name = 'understudy-failover';
+    const master = await startRedis();
+    t.teardown(() => master.stop());
+    const replica = await startRedis({ replicaOf: master });
+    t.teardown(() => replica.stop());
+    const sentinel = await startSentinel(master, name, { downAfterMs: 1000, failoverTimeoutMs: 5000 });
+    t.teardown(() => sentinel.stop());
+    // Without the replica in the Sentinel's view there is nobody to promote.
+    await waitFor(() => sentinel.knowsReplicas(1), 15_000, 'the Sentinel to find the replica');
+    const changes: boolean[] = [];
+    const s = new RedisStore({
+      sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
+      sentinelName: name,
+      commandTimeoutMs: TIMEOUT,
+      keyPrefix: 'fo:',
+      onReachabilityChange: (up) => changes.push(up),
+    });
+    t.teardown(() => s.close());
+    await waitFor(() => s.isReachable(), 8000, 'the store to reach the master through Sentinel');
+    const before: Ownership = { owner: 'a', epoch: epoch(7) };
+    t.match(await s.compareAndSetOwnership(null, before), { ok: true, ownership: before });
+    const onReplica = new RedisStore({ url: replica.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'fo:' });
+    t.teardown(() => onReplica.close());
+    await waitFor(async () => (await onReplica.readOwnership().catch(() => null))?.epoch === before.epoch, 5000, 'the replica to have the ownership');
+
+    await master.kill();
+    const killedAt = Date.now();
+    let failures = 0;
+    let slowest = 0;
+    const wrong: string[] = [];
+    await waitFor(
+      async () => {
+        const started = Date.now();
+        try {
+          const o = await s.readOwnership();
+          if (o?.owner !== before.owner || o.epoch !== before.epoch) wrong.push(JSON.stringify(o));
+          return true;
+        } catch {
+          failures++;
+          return false;
+        } finally {
+          slowest = Math.max(slowest, Date.now() - started);
+        }
+      },
+      20_000,
+      'the store to read the ownership from the promoted replica',
+    );
+    const unavailableMs = Date.now() - killedAt;
+    t.comment(`store unavailable for ${unavailableMs} ms after the master was killed (${failures} failed reads)`);
+    t.ok(failures > 0, 'reads failed while no master was known: the outage was real');
+    t.ok(slowest < TIMEOUT * 5, `no read hung: the slowest took ${slowest} ms`);
+    t.strictSame(wrong, [], 'no read returned a wrong ownership');
+    t.strictSame(await s.readOwnership(), before, 'the ownership written before the kill survived the failover');
+    t.equal(s.isReachable(), true, 'reachable again');
+    t.ok(changes.includes(false) && changes.at(-1) === true, `reachability went down and back up (${changes.join(',')})`);
+    const after: Ownership = { owner: 'b', epoch: epoch(8) };
+    t.match(await s.compareAndSetOwnership(before.epoch, after), { ok: true, ownership: after }, 'CAS with the next epoch succeeds');
+    t.strictSame(await onReplica.readOwnership(), after, 'written on the promoted replica');
+  });
 }
