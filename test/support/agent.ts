@@ -1,8 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { type Proc, start, waitFor } from './processes';
+import { type Proc, scratchDir, start, waitFor } from './processes';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -22,7 +21,7 @@ export interface RunningAgent {
  * would, and reads its pino JSON lines.
  */
 export async function startAgent(config: Record<string, unknown>, opts: { waitConnected?: boolean } = {}): Promise<RunningAgent> {
-  const dir = mkdtempSync(join(tmpdir(), 'understudy-agent-'));
+  const dir = scratchDir('agent');
   const file = join(dir, 'config.yaml');
   writeFileSync(file, stringify(config));
   const proc = start(process.execPath, [join(ROOT, 'dist/cli.js'), 'run', '--config', file], {

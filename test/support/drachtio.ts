@@ -1,7 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { onPath, type Proc, start, tcpAccepts, waitFor } from './processes';
+import { onPath, type Proc, scratchDir, start, tcpAccepts, waitFor } from './processes';
 
 export const drachtioAvailable = (): boolean => onPath('drachtio');
 
@@ -28,7 +27,7 @@ export interface Drachtio {
  * loopback only.
  */
 export async function startDrachtio(opts: DrachtioOptions): Promise<Drachtio> {
-  const dir = mkdtempSync(join(tmpdir(), 'understudy-drachtio-'));
+  const dir = scratchDir('drachtio');
   const conf = join(dir, 'drachtio.conf.xml');
   writeFileSync(conf, '<drachtio><admin/></drachtio>\n');
   const args = [

@@ -1,15 +1,31 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { createSocket } from 'node:dgram';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
- * Child processes of a test run: every one is killed when the test process
- * exits, however it exits, so no SIPp or drachtio outlives its test.
+ * Child processes and scratch directories of a test run: every process is
+ * killed and every directory removed when the test process exits, however it
+ * exits, so no SIPp or drachtio outlives its test and a run leaves /tmp as it
+ * found it. UNDERSTUDY_KEEP_TMP=1 keeps the directories (SIPp message logs,
+ * configs) for a post-mortem.
  */
 const alive = new Set<ChildProcess>();
+const scratch = new Set<string>();
 process.on('exit', () => {
   for (const p of alive) p.kill('SIGKILL');
+  if (process.env.UNDERSTUDY_KEEP_TMP === '1') return;
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A fresh directory under the system's temp dir, gone when the test process exits. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `understudy-${prefix}-`));
+  scratch.add(dir);
+  return dir;
+}
 
 export interface Proc {
   readonly pid: number;

@@ -1,8 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
-import { freeTcpPort, onPath, type Proc, start, waitFor } from './processes';
+import { freeTcpPort, onPath, type Proc, scratchDir, start, waitFor } from './processes';
 
 export const redisAvailable = (): boolean => onPath('redis-server');
 
@@ -46,7 +45,7 @@ const pong = (port: number) => replies(port, 'PING', '+PONG');
  */
 export async function startRedis(opts: { replicaOf?: RedisServer } = {}): Promise<RedisServer> {
   const port = await freeTcpPort();
-  const dir = mkdtempSync(join(tmpdir(), 'understudy-redis-'));
+  const dir = scratchDir('redis');
   const replication = opts.replicaOf ? ['--replicaof', '127.0.0.1', String(opts.replicaOf.port)] : [];
   // A replica is fed at once, not after the default 5 s wait for more replicas to share the transfer.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0', ...replication];
@@ -90,7 +89,7 @@ export interface SentinelOptions {
 /** A Sentinel (redis-server in sentinel mode) watching `master` as `name` with quorum 1, on a free loopback port. */
 export async function startSentinel(master: RedisServer, name: string, opts: SentinelOptions = {}): Promise<Sentinel> {
   const port = await freeTcpPort();
-  const dir = mkdtempSync(join(tmpdir(), 'understudy-sentinel-'));
+  const dir = scratchDir('sentinel');
   const conf = join(dir, 'sentinel.conf');
   writeFileSync(
     conf,

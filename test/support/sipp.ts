@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { onPath, type Proc, sleep, start } from './processes';
+import { onPath, type Proc, scratchDir, sleep, start } from './processes';
 
 export const sippAvailable = (): boolean => onPath('sipp');
 
@@ -48,7 +47,7 @@ export interface Sipp {
 }
 
 export function startSipp(o: SippOptions): Sipp {
-  const dir = mkdtempSync(join(tmpdir(), 'understudy-sipp-'));
+  const dir = scratchDir('sipp');
   const messageFile = join(dir, 'messages.log');
   const args = [
     ...(o.remote ? [o.remote] : []),

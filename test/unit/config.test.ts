@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
 import { ConfigError, configKeys, loadConfig } from '../../src/config/load';
 import { minimalConfig, singleNodeConfig } from '../support/config-fixture';
+import { scratchDir } from '../support/processes';
 
-const dir = mkdtempSync(join(tmpdir(), 'understudy-config-'));
+const dir = scratchDir('config');
 
 const minimal = minimalConfig;
 
