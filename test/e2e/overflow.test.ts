@@ -6,7 +6,8 @@ import t from 'tap';
 import { waitFor } from '../support/processes';
 import { call, e2e, finals, received, rig } from '../support/rig';
 import { isRequest, registrarBindings, type Sipp, statusOf } from '../support/sipp';
-import { contactOf, NET } from '../support/topology';
+import type { TlsRelay } from '../support/tls';
+import { contactOf, NET, sipsContactOf } from '../support/topology';
 
 e2e(t, run);
 
@@ -188,5 +189,19 @@ function run(): void {
     );
     t.equal(msgs.filter((m) => m.direction === 'sent' && statusOf(m) === 423).length, 1, 'one 423');
     t.strictSame(registrarBindings(msgs).at(-1)?.contacts, [contactOf(NET.nodeA)]);
+  });
+
+  t.test('k. SIP over TLS to the registrar: sips: URIs, REGISTER and digest carried by drachtio-server\'s TLS transport', async (t) => {
+    const r = await rig(t, { owner: true, tls: true });
+    await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 8000, 'the registration over TLS');
+    const relay = r.tlsRelay as TlsRelay;
+    t.ok(relay.sessions() >= 1, `the registrar was reached through TLS (${relay.protocols().join(', ')})`);
+    const registers = r.registrar.messages().filter((m) => m.direction === 'received' && isRequest(m, 'REGISTER'));
+    t.ok(registers.length >= 2, 'the challenge and the authorized REGISTER');
+    t.ok(registers.every((m) => /^SIP\/2\.0\/TLS /.test(m.header('Via') ?? '')), `every REGISTER came over TLS (${registers[0]?.header('Via')})`);
+    t.ok(registers.every((m) => m.firstLine.startsWith(`REGISTER sips:${NET.registrar}:${NET.sipsPort} `)), 'to the sips: registrar URI');
+    t.ok(registers.some((m) => m.header('Authorization')), 'the digest answered');
+    t.strictSame(registrarBindings(r.registrar.messages()).map((h) => h.contacts), [[sipsContactOf(NET.nodeA)]], 'the sips: contact bound');
+    t.match((await r.agent.admin('/status')).body, { registered: true, isOwner: true });
   });
 }

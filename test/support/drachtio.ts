@@ -9,6 +9,8 @@ export interface DrachtioOptions {
   readonly sipPort: number;
   readonly adminPort: number;
   readonly secret: string;
+  /** A SIP TLS listener on `sipAddress:port` as well, with this certificate. */
+  readonly tls?: { readonly port: number; readonly cert: string; readonly key: string };
 }
 
 export interface Drachtio {
@@ -33,6 +35,10 @@ export async function startDrachtio(opts: DrachtioOptions): Promise<Drachtio> {
   const args = [
     '-f', conf,
     '--contact', `sip:${opts.sipAddress}:${opts.sipPort};transport=udp,tcp`,
+    // sofia-sip refuses a TLS transport without a CA list: the chain file is it.
+    ...(opts.tls
+      ? ['--contact', `sips:${opts.sipAddress}:${opts.tls.port};transport=tls`, '--cert-file', opts.tls.cert, '--key-file', opts.tls.key, '--chain-file', opts.tls.cert]
+      : []),
     '--address', '127.0.0.1',
     '--port', String(opts.adminPort),
     '--secret', opts.secret,

@@ -5,7 +5,8 @@ import { type Drachtio, drachtioAvailable, startDrachtio } from './drachtio';
 import { freeTcpPort } from './processes';
 import { redisAvailable, startRedis } from './redis';
 import { isRequest, type Sipp, sippAvailable, startSipp, statusOf } from './sipp';
-import { contactOf, NET, nodeConfig, SECRETS } from './topology';
+import { selfSignedCert, startTlsRelay, type TlsRelay } from './tls';
+import { contactOf, NET, nodeConfig, SECRETS, sipsContactOf } from './topology';
 
 /** Why the end-to-end layer cannot run here, or null. */
 export function e2eUnavailable(): string | null {
@@ -29,27 +30,39 @@ export interface Rig {
   readonly primary: Sipp | null;
   readonly app: Sipp;
   readonly agent: RunningAgent;
+  /** With `tls`: the TLS front of the registrar. */
+  readonly tlsRelay: TlsRelay | null;
 }
 
 /**
  * One agent on its own drachtio-server with its SIPp peers, torn down with the test.
  * `owner`: the agent is the configured primary (it registers and bridges);
  * otherwise it is the secondary and a SIPp plays the primary at NET.nodeA.
+ * `tls`: the agent reaches the registrar over SIP TLS — drachtio-server gets a
+ * TLS listener, the registrar SIPp runs on TCP behind a TLS relay on
+ * NET.sipsPort, and the config names `sips:` URIs for the registrar and contact.
  */
 export async function rig(
   t: Test,
-  o: { owner?: boolean; registrarPassword?: string; app?: 'app-uas.xml' | 'app-uas-cancel.xml'; appPauseMs?: number; overrides?: Record<string, Record<string, unknown>> } = {},
+  o: { owner?: boolean; tls?: boolean; registrarPassword?: string; app?: 'app-uas.xml' | 'app-uas-cancel.xml'; appPauseMs?: number; overrides?: Record<string, Record<string, unknown>> } = {},
 ): Promise<Rig> {
   const address = o.owner ? NET.nodeA : NET.nodeB;
   const peer = o.owner ? NET.nodeB : NET.nodeA;
   const redis = await startRedis();
   t.teardown(() => redis.stop());
-  const drachtio = await startDrachtio({ sipAddress: address, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
+  const drachtio = await startDrachtio({
+    sipAddress: address,
+    sipPort: NET.sipPort,
+    adminPort: await freeTcpPort(),
+    secret: SECRETS.drachtio,
+    ...(o.tls ? { tls: { port: NET.sipsPort, ...selfSignedCert(address) } } : {}),
+  });
   t.teardown(() => drachtio.stop());
   const registrar = startSipp({
     scenario: 'ipbx-registrar.xml',
     localIp: NET.registrar,
     localPort: NET.sipPort,
+    ...(o.tls ? { transport: 't1' as const } : {}),
     keys: {
       username: SECRETS.sipUser,
       password: o.registrarPassword ?? SECRETS.sipPassword,
@@ -58,6 +71,11 @@ export async function rig(
     },
   });
   t.teardown(() => registrar.stop());
+  const tlsRelay = o.tls
+    ? await startTlsRelay({ host: NET.registrar, port: NET.sipsPort }, { host: NET.registrar, port: NET.sipPort }, selfSignedCert(NET.registrar))
+    : null;
+  if (tlsRelay) t.teardown(() => tlsRelay.stop());
+  const tlsUris = o.tls ? { registrar: `sips:${NET.registrar}:${NET.sipsPort}`, contact: sipsContactOf(address) } : {};
   const primary = o.owner ? null : startSipp({ scenario: 'primary-options.xml', localIp: peer, localPort: NET.sipPort });
   if (primary) t.teardown(() => primary.stop());
   const app = startSipp({ scenario: o.app ?? 'app-uas.xml', localIp: NET.appB, localPort: NET.appPort, pauseMs: o.appPauseMs ?? 100 });
@@ -70,12 +88,12 @@ export async function rig(
     app: NET.appB,
     drachtioPort: drachtio.opts.adminPort,
     redisUrl: redis.url,
-    ...(o.overrides ? { overrides: o.overrides } : {}),
+    overrides: { ...o.overrides, ipbx: { ...tlsUris, ...o.overrides?.ipbx } },
   });
   const agent = await startAgent(config);
   t.teardown(() => agent.stop());
   await agent.waitForLog((l) => l.msg === 'local app answers its health probe', 5000, 'the local app to be healthy');
-  return { drachtio, registrar, primary, app, agent };
+  return { drachtio, registrar, primary, app, agent, tlsRelay };
 }
 
 export function call(

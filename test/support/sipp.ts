@@ -12,6 +12,8 @@ export interface SippOptions {
   readonly remote?: string;
   readonly localIp: string;
   readonly localPort: number;
+  /** -t: `u1` (UDP, the default) or `t1` (TCP, one socket). */
+  readonly transport?: 'u1' | 't1';
   readonly keys?: Readonly<Record<string, string>>;
   /** -m: stop after this many calls (client) or handled messages (server). */
   readonly calls?: number;
@@ -54,6 +56,7 @@ export function startSipp(o: SippOptions): Sipp {
     '-sf', join(SCENARIOS, o.scenario),
     '-i', o.localIp,
     '-p', String(o.localPort),
+    '-t', o.transport ?? 'u1',
     '-nostdin',
     '-trace_msg', '-message_file', messageFile,
     '-trace_err', '-error_file', join(dir, 'errors.log'),

@@ -11,6 +11,7 @@ export const NET = {
   appA: '127.0.0.31',
   appB: '127.0.0.32',
   sipPort: 5060,
+  sipsPort: 5061,
   appPort: 5080,
   callerPort: 5070,
 } as const;
@@ -24,6 +25,7 @@ export const SECRETS = {
 
 export const AOR = `sip:${SECRETS.sipUser}@${NET.registrar}`;
 export const contactOf = (address: string) => `sip:${SECRETS.sipUser}@${address}:${NET.sipPort}`;
+export const sipsContactOf = (address: string) => `sips:${SECRETS.sipUser}@${address}:${NET.sipsPort}`;
 
 export interface NodeSpec {
   readonly id: 'node-a' | 'node-b';

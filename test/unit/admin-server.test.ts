@@ -1,14 +1,12 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
 import pino from 'pino';
 import t from 'tap';
 import { Agent } from '../../src/agent';
 import { buildAdminServer } from '../../src/admin/server';
 import { validateConfig } from '../../src/config/load';
 import { singleNodeConfig } from '../support/config-fixture';
-import { scratchDir } from '../support/processes';
+import { selfSignedCert } from '../support/tls';
 
 const silent = pino({ level: 'silent' });
 const TOKEN = 'Adm1nTok3nXq';
@@ -60,10 +58,7 @@ t.test('3 bad tokens lock a source out, even with the right token; another sourc
 });
 
 t.test('HTTPS when a certificate and key are configured', async (t) => {
-  const dir = scratchDir('tls');
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+  const { cert, key } = selfSignedCert('127.0.0.1');
   const { app } = admin({ token: TOKEN, tls: { cert, key } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   t.teardown(() => app.close());
