@@ -40,8 +40,17 @@ export function onPath(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
+/**
+ * tap ends a test file that overruns its timeout with SIGKILL, and no 'exit'
+ * handler runs then: a drachtio or SIPp left behind would hold its 127.0.0.x
+ * port and break every later file. util-linux's setpriv makes the kernel kill
+ * each child when the test process dies, however it dies.
+ */
+const SETPRIV = onPath('setpriv');
+
 export function start(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, argv] = SETPRIV ? ['setpriv', ['--pdeathsig', 'KILL', '--', cmd, ...args]] : [cmd, args];
+  const child = spawn(file, argv, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   alive.add(child);
   let out = '';
   const keep = (chunk: Buffer) => {

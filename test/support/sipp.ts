@@ -41,7 +41,7 @@ export interface LoggedMessage {
 export interface Sipp {
   readonly proc: Proc;
   messages(): LoggedMessage[];
-  /** Waits for SIPp to stop by itself; its exit code (0: every call succeeded). */
+  /** Waits for SIPp to stop by itself; its exit code (0: every call succeeded). Stops it and throws after `timeoutMs`. */
   finished(timeoutMs: number): Promise<number | null>;
   pause(): void;
   resume(): void;
@@ -74,7 +74,11 @@ export function startSipp(o: SippOptions): Sipp {
     finished: async (timeoutMs) => {
       const timer = sleep(timeoutMs).then(() => 'timeout' as const);
       const r = await Promise.race([proc.exited, timer]);
-      if (r === 'timeout') throw new Error(`sipp ${o.scenario} still running after ${timeoutMs} ms\n${proc.output().slice(-2000)}`);
+      if (r === 'timeout') {
+        // An overrun SIPp would keep the test file alive and hold its port for the next test.
+        await proc.stop();
+        throw new Error(`sipp ${o.scenario} still running after ${timeoutMs} ms\n${proc.output().slice(-2000)}`);
+      }
       return r;
     },
     pause: () => proc.signal('SIGSTOP'),
