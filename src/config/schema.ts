@@ -56,6 +56,11 @@ export const configSchema = z
         retryMaxDelayMs: ms(5000),
         /** App-level ping so a silently dead connection is noticed. */
         pingIntervalMs: ms(5000),
+        /**
+         * Once pings go unanswered the link is down at once, but the connection is
+         * kept this long so a frozen server that thaws resumes on it; then replaced.
+         */
+        replaceSilentAfterMs: ms(60000),
       }),
     ipbx: z.object({
       /** Request-URI of REGISTER. */

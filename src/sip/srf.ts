@@ -5,6 +5,7 @@
  */
 import Srf from 'drachtio-srf';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 
 export type SipRequest = Srf.SrfRequest;
 export type SipResponse = Srf.SrfResponse;
@@ -75,6 +76,33 @@ function serverConnections(srf: Srf): NonNullable<AgentInternals['mapServer']> {
   return internals(srf)._app.client?.mapServer ?? new Map();
 }
 
+/**
+ * Requests handed to drachtio-server that it has not yet acknowledged (it echoes
+ * each one back once sent), with when they were handed over. A server that
+ * stopped reading (frozen, or its host hung) acknowledges nothing: everything
+ * written to it piles up in the socket and is replayed, stale, when it thaws.
+ * drachtio-server also mishandles that replay when the connection was dropped
+ * meanwhile: it can keep the dead connection as a route for new INVITEs, which
+ * are then lost. So once a request goes unacknowledged for a while, no more are
+ * written until the connection is replaced.
+ */
+const unacknowledged = new WeakMap<Srf, Map<number, number>>();
+let requestSeq = 0;
+export const ACK_STALL_MS = 1000;
+
+function pendingOf(srf: Srf): Map<number, number> {
+  let pending = unacknowledged.get(srf);
+  if (!pending) unacknowledged.set(srf, (pending = new Map()));
+  return pending;
+}
+
+/** How long the oldest unacknowledged request has waited, in ms (0 when none). */
+export function acknowledgementLag(srf: Srf): number {
+  let oldest = Infinity;
+  for (const at of pendingOf(srf).values()) oldest = Math.min(oldest, at);
+  return oldest === Infinity ? 0 : performance.now() - oldest;
+}
+
 export function createSrf(): Srf {
   return new Srf();
 }
@@ -97,6 +125,8 @@ export function connectSrf(srf: Srf, opts: ConnectOptions): boolean {
   // adds it to the connection's pending set (the agent's handler for it is never
   // attached), so the set stays empty and a silent server goes unnoticed. Record
   // each ping where the agent's pong handling already removes it.
+  // What the previous connection never acknowledged will not be acknowledged now.
+  srf.on('connect', () => pendingOf(srf).clear());
   const client = internals(srf)._app.client;
   if (!client?.wp || !client.mapServer) return false;
   client.wp.on('ping', ({ msgId, socket }) => client.mapServer?.get(socket)?.pendingPingRequests?.add(msgId));
@@ -106,18 +136,17 @@ export function connectSrf(srf: Srf, opts: ConnectOptions): boolean {
 /**
  * drachtio-srf sends pings but never acts on missing pongs, so a connection that
  * died silently (no FIN, no RST) would look alive until TCP gives up minutes later.
- * Closes every connection with more than `maxUnanswered` pings outstanding,
- * which makes drachtio-srf reconnect. Returns how many it closed.
+ * The most pings outstanding on any connection to drachtio-server.
  */
-export function closeSilentConnections(srf: Srf, maxUnanswered: number): number {
-  let closed = 0;
-  for (const [socket, state] of serverConnections(srf)) {
-    if ((state.pendingPingRequests?.size ?? 0) > maxUnanswered) {
-      socket.destroy(new Error(`no answer to ${maxUnanswered} pings`));
-      closed++;
-    }
-  }
-  return closed;
+export function unansweredPings(srf: Srf): number {
+  let most = 0;
+  for (const state of serverConnections(srf).values()) most = Math.max(most, state.pendingPingRequests?.size ?? 0);
+  return most;
+}
+
+/** Closes every connection to drachtio-server, which makes drachtio-srf reconnect. */
+export function closeConnections(srf: Srf, reason: string): void {
+  for (const socket of serverConnections(srf).keys()) socket.destroy(new Error(reason));
 }
 
 /**
@@ -128,6 +157,11 @@ export function closeSilentConnections(srf: Srf, maxUnanswered: number): number 
 export async function sendRequest(srf: Srf, uri: string, req: OutboundRequest): Promise<FinalResponse> {
   // drachtio-srf asserts (throws an AssertionError) when it has no connection; say what it means.
   if (serverConnections(srf).size === 0) throw new Error('not connected to drachtio-server');
+  const lag = acknowledgementLag(srf);
+  if (lag > ACK_STALL_MS) throw new Error(`drachtio-server has acknowledged nothing for ${Math.round(lag)} ms; not sending`);
+  const pending = pendingOf(srf);
+  const id = ++requestSeq;
+  pending.set(id, performance.now());
   return new Promise((resolve, reject) => {
     // The callback form, not the promise: drachtio-server often sends the echo of
     // the sent request and a fast final response in one TCP read, and drachtio-srf
@@ -141,6 +175,7 @@ export async function sendRequest(srf: Srf, uri: string, req: OutboundRequest): 
         ...(req.auth ? { auth: { ...req.auth } } : {}),
       },
       (err, sent) => {
+        pending.delete(id);
         if (err || !sent) return reject(err ?? new Error('drachtio-srf gave no request'));
         sent.on('response', (res) => {
           if (res.status < 200) return;

@@ -156,23 +156,38 @@ function run(): void {
     t.ok(metrics.includes('understudy_overflow_invites_total{outcome="cancelled"} 1'), 'counted as cancelled');
   });
 
-  t.test('i. drachtio-server frozen: the ping watchdog drops the silent connection; the owner reconnects once it thaws', async (t) => {
+  t.test('i. drachtio-server frozen a while: link down at once, the same connection resumes when it thaws', async (t) => {
     const r = await rig(t, { owner: true });
     await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 5000, 'the first registration');
     const before = registrarBindings(r.registrar.messages()).length;
-    // No FIN, no RST: only the missing answers to pings can tell this connection is dead.
+    // No FIN, no RST: only the missing answers to pings can tell.
     r.drachtio.pause();
-    // Pings every 5 s (the minimum); more than two unanswered close the connection.
-    await r.agent.waitForLog((l) => l.msg === 'drachtio-server stopped answering pings; reconnecting', 30_000, 'the watchdog');
-    t.ok(r.agent.logs().some((l) => l.msg === 'lost the connection to drachtio-server; reconnecting'), 'the loss was logged');
-    t.equal((await r.agent.admin('/readyz')).status, 503, 'not ready while drachtio-server is gone');
+    await r.agent.waitForLog((l) => l.msg === 'drachtio-server stopped answering pings; link down, connection kept', 30_000, 'the watchdog');
+    t.equal((await r.agent.admin('/readyz')).status, 503, 'not ready while drachtio-server is silent');
     r.drachtio.resume();
-    await waitFor(() => r.agent.logs().filter((l) => l.msg === 'connected to drachtio-server').length === 2, 15_000, 'the reconnect');
-    await waitFor(() => registrarBindings(r.registrar.messages()).length > before, 5000, 'a new REGISTER after the reconnect');
+    await r.agent.waitForLog((l) => l.msg === 'drachtio-server answers again on the same connection', 5000, 'the thaw');
+    t.equal(r.agent.logs().filter((l) => l.msg === 'connected to drachtio-server').length, 1, 'no second connection');
+    await waitFor(() => registrarBindings(r.registrar.messages()).length > before, 5000, 'a new REGISTER after the thaw');
     t.equal((await r.agent.admin('/readyz')).status, 200, 'ready again');
-    const caller = call(NET.nodeA);
+    // drachtio-server still routes to one connection only, so every call reaches the agent.
+    const caller = call(NET.nodeA, 'caller.xml', { calls: 4, rate: 10 });
     t.equal(await caller.finished(20_000), 0);
-    t.strictSame(finals(caller), [200], 'calls are bridged again');
+    t.strictSame(finals(caller), [200, 200, 200, 200], 'calls are bridged again');
+  });
+
+  t.test('l. drachtio-server frozen past replaceSilentAfterMs: the connection is replaced, the owner registers on the new one', async (t) => {
+    const r = await rig(t, { owner: true, overrides: { drachtio: { replaceSilentAfterMs: 2000 } } });
+    await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 5000, 'the first registration');
+    const before = registrarBindings(r.registrar.messages()).length;
+    r.drachtio.pause();
+    await r.agent.waitForLog((l) => l.msg === 'drachtio-server still silent; replacing the connection', 35_000, 'the replacement');
+    const silent = r.agent.logs().find((l) => l.msg === 'drachtio-server stopped answering pings; link down, connection kept');
+    const replaced = r.agent.logs().find((l) => l.msg === 'drachtio-server still silent; replacing the connection');
+    t.ok(silent && replaced && Date.parse(String(replaced.time)) - Date.parse(String(silent.time)) >= 2000, 'replaced replaceSilentAfterMs after the link went down');
+    r.drachtio.resume();
+    await waitFor(() => r.agent.logs().filter((l) => l.msg === 'connected to drachtio-server').length === 2, 15_000, 'the new connection');
+    await waitFor(() => registrarBindings(r.registrar.messages()).length > before, 5000, 'a REGISTER on the new connection');
+    t.equal((await r.agent.admin('/readyz')).status, 200, 'ready again');
   });
 
   t.test('j. the registrar finds the interval too brief: 423 Min-Expires honoured, registered at the asked interval', async (t) => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import t from 'tap';
-import { closeSilentConnections, connectSrf, sendRequest, type Srf } from '../../src/sip/srf';
+import { ACK_STALL_MS, acknowledgementLag, closeConnections, connectSrf, sendRequest, type Srf, unansweredPings } from '../../src/sip/srf';
 
 /** drachtio-srf's connection map as the watchdog reads it. */
 function withConnections(pending: number[]) {
@@ -17,14 +17,15 @@ function withConnections(pending: number[]) {
   return { srf, sockets };
 }
 
-t.test('a connection whose pings go unanswered is closed so drachtio-srf reconnects', async (t) => {
-  const { srf, sockets } = withConnections([0, 2, 3, 7]);
-  t.equal(closeSilentConnections(srf, 2), 2);
+t.test('the watchdog reads the most pings outstanding on any connection, and can close them all', async (t) => {
+  const { srf, sockets } = withConnections([0, 2, 7, 3]);
+  t.equal(unansweredPings(srf), 7);
+  closeConnections(srf, 'silent for 30000 ms');
   t.strictSame(
     sockets.map((s) => s.destroyed),
-    [false, false, true, true],
+    [true, true, true, true],
   );
-  t.match(sockets[2]?.reason, /no answer to 2 pings/);
+  t.match(sockets[2]?.reason, /silent for 30000 ms/);
 });
 
 /** drachtio-srf as connect() leaves it: an agent with its wire protocol and one server connection. */
@@ -34,6 +35,10 @@ function connectingSrf(withWireProtocol = true) {
   const wp = new EventEmitter();
   const srf = {
     _app: {} as Record<string, unknown>,
+    events: new EventEmitter(),
+    on(event: string, cb: () => void) {
+      this.events.on(event, cb);
+    },
     connect(opts: unknown) {
       this.connectedWith = opts;
       this._app.client = withWireProtocol ? { wp, mapServer: new Map([[socket, state]]) } : {};
@@ -45,7 +50,7 @@ function connectingSrf(withWireProtocol = true) {
 
 const OPTS = { host: '127.0.0.1', port: 9022, secret: 's', retryMaxDelayMs: 1000, pingIntervalMs: 1000 };
 
-t.test('every ping drachtio-srf sends is recorded as outstanding until its pong; silent ones close the connection', async (t) => {
+t.test('every ping drachtio-srf sends is recorded as outstanding until its pong', async (t) => {
   const { srf, raw, socket, state, wp } = connectingSrf();
   t.equal(connectSrf(srf, OPTS), true);
   t.match(raw.connectedWith, { enablePing: true, pingInterval: 5000, reconnect: { retryMaxDelay: 1000 } }, 'the ping interval is raised to its 5 s floor');
@@ -53,10 +58,10 @@ t.test('every ping drachtio-srf sends is recorded as outstanding until its pong;
   t.strictSame([...state.pendingPingRequests], ['p1', 'p2']);
   state.pendingPingRequests.delete('p1'); // drachtio-srf's agent on the pong
   wp.emit('ping', { msgId: 'p3', socket });
-  t.equal(closeSilentConnections(srf, 2), 0, 'two outstanding: still alive');
+  t.equal(unansweredPings(srf), 2);
   wp.emit('ping', { msgId: 'p4', socket });
-  t.equal(closeSilentConnections(srf, 2), 1, 'three outstanding: closed');
-  t.equal(socket.destroyed, true);
+  t.equal(unansweredPings(srf), 3);
+  t.equal(socket.destroyed, false, 'reading the count closes nothing');
   wp.emit('ping', { msgId: 'p5', socket: {} });
   t.equal(state.pendingPingRequests.has('p5'), false, 'a ping on an unknown socket is ignored');
 });
@@ -67,7 +72,7 @@ t.test('a drachtio-srf without the wire protocol the bookkeeping relies on is re
 
 t.test('no connection: nothing to close, and requests fail with a clear error', async (t) => {
   const { srf } = withConnections([]);
-  t.equal(closeSilentConnections(srf, 2), 0);
+  t.equal(unansweredPings(srf), 0);
   await t.rejects(sendRequest(srf, 'sip:127.0.0.1', { method: 'OPTIONS' }), /not connected to drachtio-server/);
 });
 
@@ -98,4 +103,37 @@ t.test('a final response in the same tick as the sent request is not lost', asyn
 
 t.test('drachtio-server refusing to send the request rejects with its reason', async (t) => {
   await t.rejects(sendRequest(answeringSrf(new Error('unable to send')), 'sip:127.0.0.11', { method: 'OPTIONS' }), /unable to send/);
+});
+
+/** A drachtio-srf whose server takes every request and never acknowledges it (frozen). */
+function frozenSrf() {
+  const { srf } = withConnections([0]);
+  const events = new EventEmitter();
+  let handed = 0;
+  Object.assign(srf, {
+    on: (event: string, cb: () => void) => events.on(event, cb),
+    connect: () => undefined,
+    request: () => {
+      handed++;
+    },
+  });
+  return { srf, events, handed: () => handed };
+}
+
+t.test('requests a silent server never acknowledged stop further ones from piling up, until a new connection', async (t) => {
+  const clock = t.capture(performance, 'now', () => 0);
+  const { srf, events, handed } = frozenSrf();
+  t.equal(connectSrf(srf, OPTS), false, 'no wire protocol in this fake');
+  void sendRequest(srf, 'sip:127.0.0.32', { method: 'OPTIONS' });
+  void sendRequest(srf, 'sip:127.0.0.32', { method: 'OPTIONS' });
+  t.equal(handed(), 2, 'handed over while the lag is short');
+  clock.restore();
+  t.capture(performance, 'now', () => ACK_STALL_MS + 1);
+  t.equal(acknowledgementLag(srf), ACK_STALL_MS + 1);
+  await t.rejects(sendRequest(srf, 'sip:127.0.0.32', { method: 'OPTIONS' }), /acknowledged nothing for 1001 ms; not sending/);
+  t.equal(handed(), 2, 'nothing more written to the silent server');
+  events.emit('connect', null, 'tcp/127.0.0.11:5060');
+  t.equal(acknowledgementLag(srf), 0, 'a new connection starts clean');
+  void sendRequest(srf, 'sip:127.0.0.32', { method: 'OPTIONS' });
+  t.equal(handed(), 3);
 });
