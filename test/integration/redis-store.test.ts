@@ -24,6 +24,39 @@ async function storeFor(t: Test, keyPrefix: string) {
   return store;
 }
 
+/**
+ * A master, its replica and a Sentinel (quorum 1, down after 1 s) watching
+ * them as `name`; a store reaching the master through the Sentinel, a direct
+ * client of the replica, and an ownership written on the master and seen on the
+ * replica. All gone with the test.
+ */
+async function sentinelWithReplica(t: Test, name: string) {
+  const master = await startRedis();
+  t.teardown(() => master.stop());
+  const replica = await startRedis({ replicaOf: master });
+  t.teardown(() => replica.stop());
+  const sentinel = await startSentinel(master, name, { downAfterMs: 1000, failoverTimeoutMs: 5000 });
+  t.teardown(() => sentinel.stop());
+  // Without the replica in the Sentinel's view there is nobody to promote.
+  await waitFor(() => sentinel.knowsReplicas(1), 15_000, 'the Sentinel to find the replica');
+  const changes: boolean[] = [];
+  const s = new RedisStore({
+    sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
+    sentinelName: name,
+    commandTimeoutMs: TIMEOUT,
+    keyPrefix: 'fo:',
+    onReachabilityChange: (up) => changes.push(up),
+  });
+  t.teardown(() => s.close());
+  await waitFor(() => s.isReachable(), 8000, 'the store to reach the master through Sentinel');
+  const before: Ownership = { owner: 'a', epoch: epoch(7) };
+  t.match(await s.compareAndSetOwnership(null, before), { ok: true, ownership: before });
+  const onReplica = new RedisStore({ url: replica.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'fo:' });
+  t.teardown(() => onReplica.close());
+  await waitFor(async () => (await onReplica.readOwnership().catch(() => null))?.epoch === before.epoch, 5000, 'the replica to have the ownership');
+  return { master, replica, sentinel, s, onReplica, before, changes };
+}
+
 function run(): void {
   t.test('two nodes racing for the same epoch: exactly one wins, every round', async (t) => {
     const redis = await startRedis();
@@ -142,31 +175,7 @@ function run(): void {
   });
 
   t.test('through Sentinel: the master killed, the store fails fast, then follows the promoted replica with its data', async (t) => {
-    const name = 'understudy-failover';
-    const master = await startRedis();
-    t.teardown(() => master.stop());
-    const replica = await startRedis({ replicaOf: master });
-    t.teardown(() => replica.stop());
-    const sentinel = await startSentinel(master, name, { downAfterMs: 1000, failoverTimeoutMs: 5000 });
-    t.teardown(() => sentinel.stop());
-    // Without the replica in the Sentinel's view there is nobody to promote.
-    await waitFor(() => sentinel.knowsReplicas(1), 15_000, 'the Sentinel to find the replica');
-    const changes: boolean[] = [];
-    const s = new RedisStore({
-      sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
-      sentinelName: name,
-      commandTimeoutMs: TIMEOUT,
-      keyPrefix: 'fo:',
-      onReachabilityChange: (up) => changes.push(up),
-    });
-    t.teardown(() => s.close());
-    await waitFor(() => s.isReachable(), 8000, 'the store to reach the master through Sentinel');
-    const before: Ownership = { owner: 'a', epoch: epoch(7) };
-    t.match(await s.compareAndSetOwnership(null, before), { ok: true, ownership: before });
-    const onReplica = new RedisStore({ url: replica.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'fo:' });
-    t.teardown(() => onReplica.close());
-    await waitFor(async () => (await onReplica.readOwnership().catch(() => null))?.epoch === before.epoch, 5000, 'the replica to have the ownership');
-
+    const { master, s, onReplica, before, changes } = await sentinelWithReplica(t, 'understudy-failover');
     await master.kill();
     const killedAt = Date.now();
     let failures = 0;
@@ -200,5 +209,44 @@ function run(): void {
     const after: Ownership = { owner: 'b', epoch: epoch(8) };
     t.match(await s.compareAndSetOwnership(before.epoch, after), { ok: true, ownership: after }, 'CAS with the next epoch succeeds');
     t.strictSame(await onReplica.readOwnership(), after, 'written on the promoted replica');
+  });
+
+  t.test('through Sentinel: a planned failover with the old master still up, the store leaves it and writes on the new one', async (t) => {
+    const { master, sentinel, s, onReplica, before } = await sentinelWithReplica(t, 'understudy-planned');
+    const asked = Date.now();
+    t.ok(await sentinel.failover(), 'SENTINEL FAILOVER accepted');
+    // Sentinel demotes the old master and drops its clients; until then it still takes writes that the
+    // promotion would lose, so this test writes only once it is demoted.
+    await waitFor(() => master.isReplica(), 15_000, 'the old master to be demoted');
+    const demoted = Date.now() - asked;
+    let refused = 0;
+    let slowest = 0;
+    const errors = new Set<string>();
+    const after: Ownership = { owner: 'b', epoch: epoch(8) };
+    await waitFor(
+      async () => {
+        const started = Date.now();
+        try {
+          const r = await s.compareAndSetOwnership(before.epoch, after);
+          if (!r.ok) throw new Error(`CAS refused: ${JSON.stringify(r)}`);
+          return true;
+        } catch (err) {
+          refused++;
+          errors.add(err instanceof Error ? err.message.slice(0, 60) : String(err));
+          return false;
+        } finally {
+          slowest = Math.max(slowest, Date.now() - started);
+        }
+      },
+      20_000,
+      'a CAS to land on the new master',
+    );
+    t.comment(`old master demoted ${demoted} ms after SENTINEL FAILOVER; a CAS landed ${Date.now() - asked} ms after it (${refused} attempts failed first: ${[...errors].join('; ')})`);
+    t.ok(slowest < TIMEOUT * 5, `no attempt hung: the slowest took ${slowest} ms`);
+    t.strictSame(await onReplica.readOwnership(), after, 'written on the promoted replica, the new master');
+    const onOld = new RedisStore({ url: master.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'fo:' });
+    t.teardown(() => onOld.close());
+    await waitFor(async () => (await onOld.readOwnership().catch(() => null))?.epoch === after.epoch, 5000, 'the demoted master to replicate it');
+    t.equal(s.isReachable(), true, 'reachable');
   });
 }

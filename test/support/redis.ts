@@ -14,6 +14,8 @@ export interface RedisServer {
   pause(): void;
   resume(): void;
   kill(): Promise<void>;
+  /** Whether it now replicates another server (INFO replication says role:slave). */
+  isReplica(): Promise<boolean>;
 }
 
 /** Whether `command`'s reply on `port` contains `expected`, within 500 ms. */
@@ -69,6 +71,7 @@ export async function startRedis(opts: { replicaOf?: RedisServer } = {}): Promis
       proc.signal('SIGKILL');
       await proc.exited;
     },
+    isReplica: () => replies(port, 'INFO replication', 'role:slave'),
   };
 }
 
@@ -76,6 +79,8 @@ export interface Sentinel {
   readonly port: number;
   /** Whether the Sentinel takes `master` for up and has found its `count` replicas (it learns them from the master's INFO). */
   knowsReplicas(count: number): Promise<boolean>;
+  /** SENTINEL FAILOVER: a planned switch to the replica while the master still runs. */
+  failover(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -108,6 +113,7 @@ export async function startSentinel(master: RedisServer, name: string, opts: Sen
   return {
     port,
     knowsReplicas: (count) => replies(port, 'INFO sentinel', `name=${name},status=ok,address=127.0.0.1:${master.port},slaves=${count},`),
+    failover: () => replies(port, `SENTINEL FAILOVER ${name}`, '+OK'),
     stop: () => proc.stop(),
   };
 }
