@@ -170,7 +170,9 @@ export class Registration {
 
   private report(kind: RegisterKind, result: RegisterResult): RegisterResult {
     if (result.ok) this.log.info({ kind, grantedSec: result.grantedSec }, 'REGISTER accepted');
-    else this.log.error({ kind, status: result.status, reason: result.reason }, `REGISTER refused by the IPBX: ${result.reason}`);
+    // Only a status line is the IPBX's word; a timeout or a send failure is ours to explain.
+    else if (result.status !== undefined) this.log.error({ kind, status: result.status, reason: result.reason }, `REGISTER refused by the IPBX: ${result.reason}`);
+    else this.log.error({ kind, reason: result.reason }, `REGISTER failed: ${result.reason}`);
     this.delegate.onResult(kind, result);
     return result;
   }
