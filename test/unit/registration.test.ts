@@ -40,13 +40,20 @@ function fakeSrf(answer: (h: Record<string, string>, n: number) => { status: num
   return { srf: srf as unknown as Srf, sent };
 }
 
-function registration(srf: Srf, clock: FakeClock) {
+/** A logger whose lines the test reads back. */
+function recordingLogger() {
+  const lines: { msg: string }[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) });
+  return { log, messages: () => lines.map((l) => l.msg) };
+}
+
+function registration(srf: Srf, clock: FakeClock, log: pino.Logger = silent) {
   const results: [RegisterKind, RegisterResult][] = [];
   const states: boolean[] = [];
   const reg = new Registration(
     srf,
     { registrar: 'sip:127.0.0.20', aor: 'sip:appsrv@127.0.0.20', contact: OURS, username: 'appsrv', password: 'Tq7vLm2pXa', expires: 300, timeoutMs: 5000 },
-    silent,
+    log,
     clock,
     { onResult: (k, r) => results.push([k, r]), onRegisteredChange: (v) => states.push(v) },
   );
@@ -82,8 +89,10 @@ t.test('423 raises the interval to Min-Expires and retries at once', async (t) =
 t.test('a refusal backs off 1 s, 2 s, 4 s and keeps the status line', async (t) => {
   const clock = new FakeClock();
   const { srf, sent } = fakeSrf(() => ({ status: 403, reason: 'Forbidden' }));
-  const { reg, results } = registration(srf, clock);
+  const { log, messages } = recordingLogger();
+  const { reg, results } = registration(srf, clock, log);
   t.match(await reg.keep(), { ok: false, status: 403, reason: '403 Forbidden' });
+  t.ok(messages().includes('REGISTER refused by the IPBX: 403 Forbidden'), 'the IPBX\'s status line in the log');
   await clock.advance(1000);
   await clock.advance(2000);
   await clock.advance(4000);
@@ -95,10 +104,12 @@ t.test('a refusal backs off 1 s, 2 s, 4 s and keeps the status line', async (t) 
 t.test('no answer counts as a failure after the REGISTER timeout, not Timer F', async (t) => {
   const clock = new FakeClock();
   const { srf } = fakeSrf(() => null);
-  const { reg } = registration(srf, clock);
+  const { log, messages } = recordingLogger();
+  const { reg } = registration(srf, clock, log);
   const p = reg.keep();
   await clock.advance(5000);
   t.match(await p, { ok: false, reason: /no final response within 5000 ms/ });
+  t.ok(messages().includes('REGISTER failed: no final response within 5000 ms'), 'not blamed on the IPBX: it said nothing');
   reg.release();
 });
 
