@@ -4,7 +4,7 @@ import { ANSWERING, type LinkState, linkStep } from '../core/link-watchdog';
 import { closeConnections, connectSrf, onConnectionEvent, unansweredPings, type ConnectOptions, type Srf } from './srf';
 
 export interface ConnectionDelegate {
-  onConnected(hostport: string): void;
+  onConnected(): void;
   onDisconnected(): void;
 }
 
@@ -22,7 +22,6 @@ const WATCHDOG_TICK_MS = 1000;
 export class DrachtioConnection {
   private up = false;
   private warned = false;
-  private hostport = '';
   private link: LinkState = ANSWERING;
   private watchdog: TimerHandle | null = null;
 
@@ -46,7 +45,6 @@ export class DrachtioConnection {
       }
       this.warned = false;
       this.link = ANSWERING;
-      this.hostport = hostport;
       this.log.info({ hostport }, 'connected to drachtio-server');
       this.markUp();
     });
@@ -77,7 +75,7 @@ export class DrachtioConnection {
 
   private markUp(): void {
     this.up = true;
-    this.delegate.onConnected(this.hostport);
+    this.delegate.onConnected();
   }
 
   private markDown(): void {

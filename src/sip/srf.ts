@@ -84,7 +84,7 @@ function serverConnections(srf: Srf): NonNullable<AgentInternals['mapServer']> {
  * drachtio-server also mishandles that replay when the connection was dropped
  * meanwhile: it can keep the dead connection as a route for new INVITEs, which
  * are then lost. So once a request goes unacknowledged for a while, no more are
- * written until the connection is replaced.
+ * written until the server acknowledges again or the connection is replaced.
  */
 const unacknowledged = new WeakMap<Srf, Map<number, number>>();
 let requestSeq = 0;
@@ -98,9 +98,9 @@ function pendingOf(srf: Srf): Map<number, number> {
 
 /** How long the oldest unacknowledged request has waited, in ms (0 when none). */
 export function acknowledgementLag(srf: Srf): number {
-  let oldest = Infinity;
-  for (const at of pendingOf(srf).values()) oldest = Math.min(oldest, at);
-  return oldest === Infinity ? 0 : performance.now() - oldest;
+  // A Map iterates in insertion order, so the first entry is the oldest.
+  const oldest = pendingOf(srf).values().next();
+  return oldest.done ? 0 : performance.now() - oldest.value;
 }
 
 export function createSrf(): Srf {
@@ -113,6 +113,8 @@ export function createSrf(): Srf {
  * drachtio-srf no longer has the shape the ping bookkeeping relies on.
  */
 export function connectSrf(srf: Srf, opts: ConnectOptions): boolean {
+  // What the previous connection never acknowledged will not be acknowledged now.
+  srf.on('connect', () => pendingOf(srf).clear());
   internals(srf).connect({
     host: opts.host,
     port: opts.port,
@@ -125,8 +127,6 @@ export function connectSrf(srf: Srf, opts: ConnectOptions): boolean {
   // adds it to the connection's pending set (the agent's handler for it is never
   // attached), so the set stays empty and a silent server goes unnoticed. Record
   // each ping where the agent's pong handling already removes it.
-  // What the previous connection never acknowledged will not be acknowledged now.
-  srf.on('connect', () => pendingOf(srf).clear());
   const client = internals(srf)._app.client;
   if (!client?.wp || !client.mapServer) return false;
   client.wp.on('ping', ({ msgId, socket }) => client.mapServer?.get(socket)?.pendingPingRequests?.add(msgId));

@@ -57,6 +57,34 @@ async function sentinelWithReplica(t: Test, name: string) {
   return { master, replica, sentinel, s, onReplica, before, changes };
 }
 
+/**
+ * Runs `attempt` until it returns true, as waitFor does; a throw counts as a
+ * failed attempt. How many failed, the first words of each distinct error, and
+ * the slowest attempt: a store that fails fast never has one near its timeout.
+ */
+async function attemptUntil(attempt: () => Promise<boolean>, timeoutMs: number, what: string) {
+  let failures = 0;
+  let slowest = 0;
+  const errors = new Set<string>();
+  await waitFor(
+    async () => {
+      const started = Date.now();
+      try {
+        return await attempt();
+      } catch (err) {
+        failures++;
+        errors.add(err instanceof Error ? err.message.slice(0, 60) : String(err));
+        return false;
+      } finally {
+        slowest = Math.max(slowest, Date.now() - started);
+      }
+    },
+    timeoutMs,
+    what,
+  );
+  return { failures, slowest, errors: [...errors] };
+}
+
 function run(): void {
   t.test('two nodes racing for the same epoch: exactly one wins, every round', async (t) => {
     const redis = await startRedis();
@@ -178,22 +206,12 @@ function run(): void {
     const { master, s, onReplica, before, changes } = await sentinelWithReplica(t, 'understudy-failover');
     await master.kill();
     const killedAt = Date.now();
-    let failures = 0;
-    let slowest = 0;
     const wrong: string[] = [];
-    await waitFor(
+    const { failures, slowest } = await attemptUntil(
       async () => {
-        const started = Date.now();
-        try {
-          const o = await s.readOwnership();
-          if (o?.owner !== before.owner || o.epoch !== before.epoch) wrong.push(JSON.stringify(o));
-          return true;
-        } catch {
-          failures++;
-          return false;
-        } finally {
-          slowest = Math.max(slowest, Date.now() - started);
-        }
+        const o = await s.readOwnership();
+        if (o?.owner !== before.owner || o.epoch !== before.epoch) wrong.push(JSON.stringify(o));
+        return true;
       },
       20_000,
       'the store to read the ownership from the promoted replica',
@@ -219,29 +237,17 @@ function run(): void {
     // promotion would lose, so this test writes only once it is demoted.
     await waitFor(() => master.isReplica(), 15_000, 'the old master to be demoted');
     const demoted = Date.now() - asked;
-    let refused = 0;
-    let slowest = 0;
-    const errors = new Set<string>();
     const after: Ownership = { owner: 'b', epoch: epoch(8) };
-    await waitFor(
+    const { failures, slowest, errors } = await attemptUntil(
       async () => {
-        const started = Date.now();
-        try {
-          const r = await s.compareAndSetOwnership(before.epoch, after);
-          if (!r.ok) throw new Error(`CAS refused: ${JSON.stringify(r)}`);
-          return true;
-        } catch (err) {
-          refused++;
-          errors.add(err instanceof Error ? err.message.slice(0, 60) : String(err));
-          return false;
-        } finally {
-          slowest = Math.max(slowest, Date.now() - started);
-        }
+        const r = await s.compareAndSetOwnership(before.epoch, after);
+        if (!r.ok) throw new Error(`CAS refused: ${JSON.stringify(r)}`);
+        return true;
       },
       20_000,
       'a CAS to land on the new master',
     );
-    t.comment(`old master demoted ${demoted} ms after SENTINEL FAILOVER; a CAS landed ${Date.now() - asked} ms after it (${refused} attempts failed first: ${[...errors].join('; ')})`);
+    t.comment(`old master demoted ${demoted} ms after SENTINEL FAILOVER; a CAS landed ${Date.now() - asked} ms after it (${failures} attempts failed first: ${errors.join('; ')})`);
     t.ok(slowest < TIMEOUT * 5, `no attempt hung: the slowest took ${slowest} ms`);
     t.strictSame(await onReplica.readOwnership(), after, 'written on the promoted replica, the new master');
     const onOld = new RedisStore({ url: master.url, commandTimeoutMs: TIMEOUT, keyPrefix: 'fo:' });
