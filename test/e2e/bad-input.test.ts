@@ -21,13 +21,13 @@ const PADDING = 6_000;
 
 function run(): void {
   t.test('the owner in lockdown against the corpus', async (t) => {
-    // Lockdown: only the IPBX addresses (registrar, caller) may send SIP; 127.0.0.66 is an outsider.
+    // Lockdown: only the IPBX addresses (registrar, caller) may send SIP; NET.outsider is not.
     const r = await rig(t, { owner: true, overrides: { security: { lockdown: true } } });
     const cases: { name: string; run: () => Sipp; expect: number }[] = [
       { name: 'malformed SDP', run: () => call(NET.nodeA, 'caller-bad-sdp.xml'), expect: 488 },
       { name: 'INVITE without Contact', run: () => call(NET.nodeA, 'caller-no-contact.xml'), expect: 400 },
       { name: 'oversize header', run: () => call(NET.nodeA, 'caller-oversize.xml', { keys: { padding: 'x'.repeat(PADDING) } }), expect: 513 },
-      { name: 'INVITE from an untrusted address', run: () => call(NET.nodeA, 'caller.xml', { from: '127.0.0.66' }), expect: 403 },
+      { name: 'INVITE from an untrusted address', run: () => call(NET.nodeA, 'caller.xml', { from: NET.outsider }), expect: 403 },
     ];
     for (const c of cases) {
       const caller = c.run();

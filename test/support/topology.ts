@@ -1,15 +1,31 @@
 import { freeTcpPort } from './processes';
 
+/**
+ * The /24 of 127/8 the test network lives in. Two runs side by side (two
+ * checkouts on one machine) each take their own, so their fixed SIP ports never
+ * meet: UNDERSTUDY_TEST_NET=127.0.1 puts every role at 127.0.1.x.
+ */
+const PREFIX = testNetPrefix(process.env.UNDERSTUDY_TEST_NET ?? '127.0.0');
+
+function testNetPrefix(p: string): string {
+  if (!/^127\.(25[0-5]|2[0-4]\d|1?\d?\d)\.(25[0-5]|2[0-4]\d|1?\d?\d)$/.test(p)) {
+    throw new Error(`UNDERSTUDY_TEST_NET must be three octets inside 127/8 (e.g. 127.0.1), got "${p}"`);
+  }
+  return p;
+}
+
 /** Loopback addresses of the test network: one per role, so SIPp and drachtio never share a socket. */
 export const NET = {
-  nodeA: '127.0.0.11',
-  nodeB: '127.0.0.12',
+  nodeA: `${PREFIX}.11`,
+  nodeB: `${PREFIX}.12`,
   /** Where a probe goes when the path to the peer is cut: a frozen SIPp. */
-  cutPath: '127.0.0.13',
-  registrar: '127.0.0.20',
-  caller: '127.0.0.21',
-  appA: '127.0.0.31',
-  appB: '127.0.0.32',
+  cutPath: `${PREFIX}.13`,
+  registrar: `${PREFIX}.20`,
+  caller: `${PREFIX}.21`,
+  appA: `${PREFIX}.31`,
+  appB: `${PREFIX}.32`,
+  /** A source no list trusts. */
+  outsider: `${PREFIX}.66`,
   sipPort: 5060,
   sipsPort: 5061,
   appPort: 5080,
