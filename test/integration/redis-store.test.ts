@@ -2,15 +2,11 @@
 import t, { type Test } from 'tap';
 import { epoch, type Ownership } from '../../src/core/types';
 import { RedisStore } from '../../src/state/redis-store';
-import { redisAvailable, startRedis, startSentinel } from '../support/redis';
+import { TOOLS, withTools } from '../support/preconditions';
+import { startRedis, startSentinel } from '../support/redis';
 import { freeTcpPort, sleep, waitFor } from '../support/processes';
 
-if (!redisAvailable()) {
-  process.stderr.write('redis tests skipped: redis-server not found on PATH\n');
-  t.plan(0, 'redis tests skipped: redis-server not found on PATH');
-} else {
-  run();
-}
+withTools(t, 'redis integration', [TOOLS.redis], run);
 
 const TIMEOUT = 300;
 

@@ -1,8 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { onPath, type Proc, scratchDir, start, tcpAccepts, waitFor } from './processes';
-
-export const drachtioAvailable = (): boolean => onPath('drachtio');
+import { type Proc, scratchDir, start, tcpAccepts, waitFor } from './processes';
 
 export interface DrachtioOptions {
   readonly sipAddress: string;

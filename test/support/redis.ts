@@ -1,9 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
-import { freeTcpPort, onPath, type Proc, scratchDir, start, waitFor } from './processes';
-
-export const redisAvailable = (): boolean => onPath('redis-server');
+import { freeTcpPort, type Proc, scratchDir, start, waitFor } from './processes';
 
 export interface RedisServer {
   readonly port: number;

@@ -1,27 +1,18 @@
 /** One agent on its own drachtio-server with SIPp playing everything around it. */
 import type { Test } from 'tap';
 import { type RunningAgent, startAgent } from './agent';
-import { type Drachtio, drachtioAvailable, startDrachtio } from './drachtio';
+import { type Drachtio, startDrachtio } from './drachtio';
+import { TOOLS, withTools } from './preconditions';
 import { freeTcpPort } from './processes';
-import { redisAvailable, startRedis } from './redis';
-import { isRequest, type Sipp, sippAvailable, startSipp, statusOf } from './sipp';
+import { startRedis } from './redis';
+import { isRequest, type Sipp, startSipp, statusOf } from './sipp';
 import { selfSignedCert, startTlsRelay, type TlsRelay } from './tls';
+import { startVersionRelay } from './version-relay';
 import { contactOf, NET, nodeConfig, SECRETS, sipsContactOf } from './topology';
 
-/** Why the end-to-end layer cannot run here, or null. */
-export function e2eUnavailable(): string | null {
-  if (!drachtioAvailable()) return 'drachtio-server not found on PATH';
-  if (!sippAvailable()) return 'sipp not found on PATH';
-  if (!redisAvailable()) return 'redis-server not found on PATH';
-  return null;
-}
-
-/** Runs the e2e file's tests, or says in one line why they cannot run here. */
+/** Runs the e2e file's tests, or says in one line why they cannot run here (a failure in CI). */
 export function e2e(t: Test, run: () => void): void {
-  const missing = e2eUnavailable();
-  if (!missing) return run();
-  process.stderr.write(`e2e skipped: ${missing}\n`);
-  t.plan(0, `e2e skipped: ${missing}`);
+  withTools(t, 'e2e', [TOOLS.drachtio, TOOLS.sipp, TOOLS.redis, TOOLS.openssl], run);
 }
 
 export interface Rig {
@@ -44,7 +35,16 @@ export interface Rig {
  */
 export async function rig(
   t: Test,
-  o: { owner?: boolean; tls?: boolean; registrarPassword?: string; app?: 'app-uas.xml' | 'app-uas-cancel.xml'; appPauseMs?: number; overrides?: Record<string, Record<string, unknown>> } = {},
+  o: {
+    owner?: boolean;
+    tls?: boolean;
+    registrarPassword?: string;
+    app?: 'app-uas.xml' | 'app-uas-cancel.xml';
+    appPauseMs?: number;
+    /** The agent reaches drachtio-server through a relay that reports this version string. */
+    serverVersion?: string;
+    overrides?: Record<string, Record<string, unknown>>;
+  } = {},
 ): Promise<Rig> {
   const address = o.owner ? NET.nodeA : NET.nodeB;
   const peer = o.owner ? NET.nodeB : NET.nodeA;
@@ -58,6 +58,8 @@ export async function rig(
     ...(o.tls ? { tls: { port: NET.sipsPort, ...selfSignedCert(address) } } : {}),
   });
   t.teardown(() => drachtio.stop());
+  const relay = o.serverVersion === undefined ? null : await startVersionRelay(drachtio.opts.adminPort, o.serverVersion);
+  if (relay) t.teardown(() => relay.stop());
   const registrar = startSipp({
     scenario: 'ipbx-registrar.xml',
     localIp: NET.registrar,
@@ -86,7 +88,7 @@ export async function rig(
     address,
     peerAddress: peer,
     app: NET.appB,
-    drachtioPort: drachtio.opts.adminPort,
+    drachtioPort: relay?.port ?? drachtio.opts.adminPort,
     redisUrl: redis.url,
     overrides: { ...o.overrides, ipbx: { ...tlsUris, ...o.overrides?.ipbx } },
   });

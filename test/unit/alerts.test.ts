@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import t from 'tap';
+import { TOOLS, withTools } from '../support/preconditions';
 
 const root = resolve(__dirname, '../..');
 
@@ -8,10 +9,8 @@ function promtool(...args: string[]) {
   return spawnSync('promtool', args, { cwd: root, encoding: 'utf8' });
 }
 
-// promtool ships outside npm (Debian package `prometheus`); without it the rules are checked by dashboard.test.ts only.
-if (promtool('--version').error !== undefined) {
-  t.pass('promtool tests skipped: promtool not found on PATH', { skip: true });
-} else {
+// promtool ships outside npm (Debian package `prometheus`); without it, outside CI, the rules are checked by dashboard.test.ts only.
+withTools(t, 'promtool', [TOOLS.promtool], () => {
   t.test('promtool check rules', async (t) => {
     const r = promtool('check', 'rules', 'config/prometheus/alerts.yml');
     t.equal(r.status, 0, r.stdout + r.stderr);
@@ -21,4 +20,4 @@ if (promtool('--version').error !== undefined) {
     const r = promtool('test', 'rules', 'test/prometheus/alerts.test.yml');
     t.equal(r.status, 0, r.stdout + r.stderr);
   });
-}
+});

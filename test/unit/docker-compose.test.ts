@@ -1,15 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { parse } from 'yaml';
+import { TOOLS, withTools } from '../support/preconditions';
 
 /** No Docker engine runs here; `docker-compose config` still validates and resolves the file. */
 const env = { ...process.env, IPBX_PASSWORD: 'Tq7vLm2pXa', ADMIN_TOKEN: 'Adm1nTok3nXq', DRACHTIO_SECRET: 'Dr4chtioTest9' };
-const available = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
 
-if (!available) {
-  process.stderr.write('docker-compose test skipped: docker-compose not found on PATH\n');
-  t.plan(0, 'docker-compose test skipped: docker-compose not found on PATH');
-} else {
+withTools(t, 'docker-compose', [TOOLS.dockerCompose], () => {
   t.test('docker-compose.yml is valid and runs the pair as deployed', async (t) => {
     const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], { env, encoding: 'utf8' });
     t.equal(r.status, 0, r.stderr);
@@ -31,4 +28,4 @@ if (!available) {
     t.not(r.status, 0);
     t.match(r.stderr, /IPBX_PASSWORD|ADMIN_TOKEN|DRACHTIO_SECRET/);
   });
-}
+});
