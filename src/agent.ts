@@ -179,6 +179,7 @@ export class Agent {
         void this.failover.resync();
       },
       onDisconnected: () => m.drachtioConnected.set(0),
+      onPingsStartedByUs: (ours) => m.alarm.set({ alarm: 'drachtio_unpinged' }, ours ? 1 : 0),
     });
     m.drachtioConnected.set(0);
   }

@@ -23,6 +23,7 @@ export const ALARMS = [
   'ownership_unreadable',
   'takeover_refused',
   'redis_unreachable',
+  'drachtio_unpinged',
 ] as const;
 export type OverflowOutcome = (typeof OVERFLOW_OUTCOMES)[number];
 export type RejectReason = (typeof REJECT_REASONS)[number];

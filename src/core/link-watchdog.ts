@@ -38,3 +38,12 @@ export function linkStep(state: LinkState, unanswered: number, now: number, opts
   if (now - state.since >= opts.replaceAfterMs) return { state: ANSWERING, action: 'replace' };
   return { state, action: 'none' };
 }
+
+/**
+ * Whether the pings that feed the watchdog should have started by now. They
+ * start one interval after connecting; two intervals without a single one mean
+ * nobody will send them on this connection.
+ */
+export function pingsOverdue(connectedAt: number, pinged: boolean, now: number, pingIntervalMs: number): boolean {
+  return !pinged && now - connectedAt >= 2 * pingIntervalMs;
+}

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock';
-import { ANSWERING, type LinkState, linkStep } from '../core/link-watchdog';
-import { closeConnections, connectSrf, onConnectionEvent, unansweredPings, type ConnectOptions, type Srf } from './srf';
+import { ANSWERING, type LinkState, linkStep, pingsOverdue } from '../core/link-watchdog';
+import { closeConnections, connectSrf, onConnectionEvent, pingIntervalOf, startMissingPings, unansweredPings, type ConnectOptions, type Srf } from './srf';
 
 export interface ConnectionDelegate {
   onConnected(): void;
   onDisconnected(): void;
+  /** true: this connection's pings are ours, drachtio-srf would not send any (see srf.startMissingPings). */
+  onPingsStartedByUs(ours: boolean): void;
 }
 
 /** More outstanding pings than this and the server is taken for silent. */
@@ -24,6 +26,9 @@ export class DrachtioConnection {
   private warned = false;
   private link: LinkState = ANSWERING;
   private watchdog: TimerHandle | null = null;
+  /** When the current connection came up, and who has sent pings on it since. */
+  private connectedAt = 0;
+  private pingSource: 'none' | 'library' | 'ours' = 'none';
 
   constructor(
     private readonly srf: Srf,
@@ -38,14 +43,16 @@ export class DrachtioConnection {
   }
 
   start(): void {
-    this.srf.on('connect', (err, hostport) => {
+    this.srf.on('connect', (err, hostport, serverVersion?: string) => {
       if (err) {
         this.log.error({ err: err.message }, 'drachtio-server refused the connection (check drachtio.secret)');
         return;
       }
       this.warned = false;
       this.link = ANSWERING;
-      this.log.info({ hostport }, 'connected to drachtio-server');
+      this.connectedAt = this.clock.now();
+      this.pingSource = 'none';
+      this.log.info({ hostport, serverVersion }, 'connected to drachtio-server');
       this.markUp();
     });
     // drachtio-srf throws on an 'error' event nobody listens to. While down, every
@@ -61,7 +68,7 @@ export class DrachtioConnection {
       this.markDown();
     });
     onConnectionEvent(this.srf, 'reconnecting', (info) => this.log.debug(info, 'reconnecting to drachtio-server'));
-    if (!connectSrf(this.srf, this.opts)) {
+    if (!connectSrf(this.srf, this.opts, () => this.onPing())) {
       this.log.warn('this drachtio-srf does not expose its pings: a silently dead drachtio-server will not be noticed');
     }
     this.scheduleWatchdog();
@@ -92,6 +99,7 @@ export class DrachtioConnection {
   }
 
   private checkLink(): void {
+    if (this.up) this.checkPingsRunning();
     const step = linkStep(this.link, unansweredPings(this.srf), this.clock.now(), {
       maxUnanswered: MAX_UNANSWERED_PINGS,
       replaceAfterMs: this.opts.replaceSilentAfterMs,
@@ -118,5 +126,30 @@ export class DrachtioConnection {
       case 'none':
         return;
     }
+  }
+
+  /**
+   * A server drachtio-srf does not ping would never be found silent: ping it
+   * ourselves, and say why. The alarm stays up until a connection is pinged by
+   * drachtio-srf again: the cause (the server's version string) is the
+   * operator's to fix.
+   */
+  private checkPingsRunning(): void {
+    const interval = pingIntervalOf(this.opts);
+    if (!pingsOverdue(this.connectedAt, this.pingSource !== 'none', this.clock.now(), interval)) return;
+    const versions = startMissingPings(this.srf);
+    if (versions.length === 0) return;
+    this.pingSource = 'ours';
+    this.log.error(
+      { serverVersion: versions.join(', '), pingIntervalMs: interval, advice: 'build drachtio-server with its release version (scripts/install-drachtio-server.sh does)' },
+      'drachtio-srf sends no pings to this drachtio-server (its version string does not read vX.Y.Z); pinging it ourselves',
+    );
+    this.delegate.onPingsStartedByUs(true);
+  }
+
+  private onPing(): void {
+    if (this.pingSource !== 'none') return;
+    this.pingSource = 'library';
+    this.delegate.onPingsStartedByUs(false);
   }
 }

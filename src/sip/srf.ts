@@ -56,8 +56,13 @@ interface SrfInternals {
 
 /** drachtio-srf's agent: one entry per drachtio-server connection, and its wire protocol. */
 interface AgentInternals {
-  mapServer?: Map<Socket, { pendingPingRequests?: Set<string> }>;
-  wp?: { on(event: 'ping', cb: (sent: { msgId: string; socket: Socket }) => void): void };
+  mapServer?: Map<Socket, { pendingPingRequests?: Set<string>; authenticated?: boolean; serverVersion?: string | null }>;
+  wp?: {
+    on(event: 'ping', cb: (sent: { msgId: string; socket: Socket }) => void): void;
+    /** The connections drachtio-srf pings, each with its interval timer. */
+    mapTimerPing?: Map<Socket, unknown>;
+    startPinging?(socket: Socket): void;
+  };
 }
 
 /** Connection events drachtio-srf re-emits but does not declare. */
@@ -107,12 +112,15 @@ export function createSrf(): Srf {
   return new Srf();
 }
 
+/** drachtio-srf refuses a ping interval below 5 s. */
+export const pingIntervalOf = (opts: ConnectOptions): number => Math.max(5000, opts.pingIntervalMs);
+
 /**
  * Connects with a capped reconnect back-off and drachtio's app-level ping
  * (drachtio-srf's ping interval cannot go below 5 s). False when this
  * drachtio-srf no longer has the shape the ping bookkeeping relies on.
  */
-export function connectSrf(srf: Srf, opts: ConnectOptions): boolean {
+export function connectSrf(srf: Srf, opts: ConnectOptions, onPing: () => void = () => undefined): boolean {
   // What the previous connection never acknowledged will not be acknowledged now.
   srf.on('connect', () => pendingOf(srf).clear());
   internals(srf).connect({
@@ -121,7 +129,7 @@ export function connectSrf(srf: Srf, opts: ConnectOptions): boolean {
     secret: opts.secret,
     reconnect: { retryMaxDelay: opts.retryMaxDelayMs },
     enablePing: true,
-    pingInterval: Math.max(5000, opts.pingIntervalMs),
+    pingInterval: pingIntervalOf(opts),
   });
   // drachtio-srf 5.0 emits every ping it sends on its wire protocol, but nothing
   // adds it to the connection's pending set (the agent's handler for it is never
@@ -129,8 +137,31 @@ export function connectSrf(srf: Srf, opts: ConnectOptions): boolean {
   // each ping where the agent's pong handling already removes it.
   const client = internals(srf)._app.client;
   if (!client?.wp || !client.mapServer) return false;
-  client.wp.on('ping', ({ msgId, socket }) => client.mapServer?.get(socket)?.pendingPingRequests?.add(msgId));
+  client.wp.on('ping', ({ msgId, socket }) => {
+    client.mapServer?.get(socket)?.pendingPingRequests?.add(msgId);
+    onPing();
+  });
   return true;
+}
+
+/**
+ * drachtio-srf starts its pings only on a server whose version string reads
+ * vX.Y.Z; a drachtio-server built outside a git checkout reports `1.0.0` and
+ * is never pinged, so its silence would go unnoticed. Starts drachtio-srf's own
+ * ping timer on every authenticated connection that has none, and returns the
+ * version string each of those servers reported.
+ */
+export function startMissingPings(srf: Srf): string[] {
+  const client = internals(srf)._app.client;
+  const wp = client?.wp;
+  if (!client?.mapServer || !wp?.mapTimerPing || !wp.startPinging) return [];
+  const versions: string[] = [];
+  for (const [socket, state] of client.mapServer) {
+    if (!state.authenticated || socket.destroyed || wp.mapTimerPing.has(socket)) continue;
+    wp.startPinging(socket);
+    versions.push(state.serverVersion ?? '(none)');
+  }
+  return versions;
 }
 
 /**

@@ -9,6 +9,8 @@ import { isRequest, registrarBindings, type Sipp, statusOf } from '../support/si
 import type { TlsRelay } from '../support/tls';
 import { contactOf, NET, sipsContactOf } from '../support/topology';
 
+const UNPINGED = 'drachtio-srf sends no pings to this drachtio-server (its version string does not read vX.Y.Z); pinging it ourselves';
+
 e2e(t, run);
 
 function run(): void {
@@ -173,6 +175,27 @@ function run(): void {
     const caller = call(NET.nodeA, 'caller.xml', { calls: 4, rate: 10 });
     t.equal(await caller.finished(20_000), 0);
     t.strictSame(finals(caller), [200, 200, 200, 200], 'calls are bridged again');
+    // A server reporting its release version is pinged by drachtio-srf itself.
+    t.notOk(r.agent.logs().some((l) => l.msg === UNPINGED), 'the agent did not have to ping it');
+    t.ok((await r.agent.admin('/metrics')).text.split('\n').includes('understudy_alarm{alarm="drachtio_unpinged"} 0'), 'no drachtio_unpinged alarm');
+  });
+
+  t.test('m. a drachtio-server reporting version 1.0.0 (never pinged by drachtio-srf): the agent pings it, raises the alarm, and still sees it freeze', async (t) => {
+    const r = await rig(t, { owner: true, serverVersion: '1.0.0' });
+    const connected = await r.agent.waitForLog((l) => l.msg === 'connected to drachtio-server', 5000, 'the connection');
+    t.equal(connected.serverVersion, '1.0.0', 'the relay made the server report 1.0.0');
+    const noticed = await r.agent.waitForLog((l) => l.msg === UNPINGED, 15_000, 'the agent to notice nobody pings');
+    const after = Date.parse(String(noticed.time)) - Date.parse(String(connected.time));
+    // Two ping intervals (5 s each, drachtio-srf's minimum) plus at most one watchdog tick (1 s).
+    t.ok(after >= 10_000 && after <= 11_500, `noticed ${after} ms after connecting: two ping intervals`);
+    t.equal(noticed.serverVersion, '1.0.0', 'the log names the version string');
+    t.ok((await r.agent.admin('/metrics')).text.split('\n').includes('understudy_alarm{alarm="drachtio_unpinged"} 1'), 'alarm raised');
+    r.drachtio.pause();
+    await r.agent.waitForLog((l) => l.msg === 'drachtio-server stopped answering pings; link down, connection kept', 30_000, 'the watchdog on our own pings');
+    t.equal((await r.agent.admin('/readyz')).status, 503, 'not ready while drachtio-server is silent');
+    r.drachtio.resume();
+    await r.agent.waitForLog((l) => l.msg === 'drachtio-server answers again on the same connection', 10_000, 'the thaw');
+    t.equal((await r.agent.admin('/readyz')).status, 200, 'ready again');
   });
 
   t.test('l. drachtio-server frozen past replaceSilentAfterMs: the connection is replaced, the owner registers on the new one', async (t) => {

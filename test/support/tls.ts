@@ -1,10 +1,11 @@
 /** TLS pieces for the tests: a throw-away certificate and a TLS front for a TCP-only peer. */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { connect, type Server, type Socket } from 'node:net';
+import { connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createServer } from 'node:tls';
 import { scratchDir } from './processes';
+import { joinSessions, listenRelay, type OpenSockets } from './relay';
 
 export interface CertFiles {
   readonly cert: string;
@@ -37,34 +38,16 @@ export interface TlsRelay {
  */
 export function startTlsRelay(listen: { host: string; port: number }, to: { host: string; port: number }, files: CertFiles): Promise<TlsRelay> {
   const protocols: string[] = [];
-  const open = new Set<Socket>();
+  const open: OpenSockets = new Set();
   const server: Server = createServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, (tls) => {
     protocols.push(tls.getProtocol() ?? 'unknown');
     const tcp = connect(to);
-    open.add(tls).add(tcp);
+    joinSessions(tls, tcp, open);
     tls.pipe(tcp).pipe(tls);
-    const close = () => {
-      tls.destroy();
-      tcp.destroy();
-      open.delete(tls);
-      open.delete(tcp);
-    };
-    tls.on('error', close).on('close', close);
-    tcp.on('error', close).on('close', close);
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () =>
-      resolve({
-        sessions: () => protocols.length,
-        protocols: () => [...protocols],
-        stop: () =>
-          new Promise<void>((done) => {
-            // close() waits for open sessions, and drachtio keeps its connection up.
-            server.close(() => done());
-            for (const s of open) s.destroy();
-          }),
-      }),
-    );
-  });
+  return listenRelay(server, listen.host, listen.port, open).then(({ stop }) => ({
+    sessions: () => protocols.length,
+    protocols: () => [...protocols],
+    stop,
+  }));
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ANSWERING, type LinkState, linkStep } from '../../src/core/link-watchdog';
+import { ANSWERING, type LinkState, linkStep, pingsOverdue } from '../../src/core/link-watchdog';
 
 const OPTS = { maxUnanswered: 2, replaceAfterMs: 30_000 };
 
@@ -27,4 +27,10 @@ t.test('silence lasting replaceAfterMs replaces the connection, counted from whe
 
 t.test('after a replacement a new silence is timed afresh', async (t) => {
   t.strictSame(run([[3, 0], [3, 30_000], [3, 31_000], [3, 60_000], [3, 61_000]]), ['silent', 'replace', 'silent', 'none', 'replace']);
+});
+
+t.test('pings are overdue only after two intervals without one since connecting', async (t) => {
+  t.notOk(pingsOverdue(1000, false, 1000 + 9_999, 5000), 'just short of two intervals');
+  t.ok(pingsOverdue(1000, false, 1000 + 10_000, 5000), 'two intervals, no ping');
+  t.notOk(pingsOverdue(1000, true, 1000 + 60_000, 5000), 'a ping was sent: never overdue');
 });
