@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { onPath, type Proc, scratchDir, sleep, start } from './processes';
-
-export const sippAvailable = (): boolean => onPath('sipp');
+import { type Proc, scratchDir, sleep, start } from './processes';
 
 const SCENARIOS = resolve(__dirname, '../../sipp-scenarios');
 
@@ -25,6 +23,21 @@ export interface SippOptions {
   readonly service?: string;
   /** -timeout: SIPp stops itself after this long whatever happens. */
   readonly timeoutSec?: number;
+  /** -recv_timeout: a call waiting longer than this for an expected message fails. */
+  readonly recvTimeoutMs?: number;
+  /**
+   * `messages` (default): every message logged, for tests to read. `stats`:
+   * SIPp's statistics and response-time files only; the message log costs
+   * more than the calls at load rates.
+   */
+  readonly trace?: 'messages' | 'stats';
+}
+
+/** The end-of-run counters of a SIPp statistics file (-trace_stat). */
+export interface SippStats {
+  readonly successful: number;
+  readonly failed: number;
+  readonly retransmissions: number;
 }
 
 /** One SIP message from a SIPp message log. */
@@ -41,6 +54,10 @@ export interface LoggedMessage {
 export interface Sipp {
   readonly proc: Proc;
   messages(): LoggedMessage[];
+  /** With trace `stats`: the counters of the last statistics line, null before there is one. */
+  stats(): SippStats | null;
+  /** With trace `stats`: each call's response time (ms) of the scenario's rtd. */
+  responseTimes(): number[];
   /** Waits for SIPp to stop by itself; its exit code (0: every call succeeded). Stops it and throws after `timeoutMs`. */
   finished(timeoutMs: number): Promise<number | null>;
   pause(): void;
@@ -51,6 +68,7 @@ export interface Sipp {
 export function startSipp(o: SippOptions): Sipp {
   const dir = scratchDir('sipp');
   const messageFile = join(dir, 'messages.log');
+  const statsFile = join(dir, 'stats.csv');
   const args = [
     ...(o.remote ? [o.remote] : []),
     '-sf', join(SCENARIOS, o.scenario),
@@ -58,9 +76,12 @@ export function startSipp(o: SippOptions): Sipp {
     '-p', String(o.localPort),
     '-t', o.transport ?? 'u1',
     '-nostdin',
-    '-trace_msg', '-message_file', messageFile,
+    ...(o.trace === 'stats'
+      ? ['-trace_stat', '-stf', statsFile, '-fd', '1', '-trace_rtt', '-rtt_freq', '1']
+      : ['-trace_msg', '-message_file', messageFile]),
     '-trace_err', '-error_file', join(dir, 'errors.log'),
     '-timeout', `${o.timeoutSec ?? 60}s`,
+    ...(o.recvTimeoutMs !== undefined ? ['-recv_timeout', String(o.recvTimeoutMs)] : []),
     ...(o.calls !== undefined ? ['-m', String(o.calls)] : []),
     ...(o.rate !== undefined ? ['-r', String(o.rate)] : []),
     ...(o.pauseMs !== undefined ? ['-d', String(o.pauseMs)] : []),
@@ -71,6 +92,11 @@ export function startSipp(o: SippOptions): Sipp {
   return {
     proc,
     messages: () => (existsSync(messageFile) ? parseMessageLog(readFileSync(messageFile, 'utf8')) : []),
+    stats: () => (existsSync(statsFile) ? parseStats(readFileSync(statsFile, 'utf8')) : null),
+    responseTimes: () =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('_rtt.csv'))
+        .flatMap((f) => parseResponseTimes(readFileSync(join(dir, f), 'utf8'))),
     finished: async (timeoutMs) => {
       const timer = sleep(timeoutMs).then(() => 'timeout' as const);
       const r = await Promise.race([proc.exited, timer]);
@@ -85,6 +111,29 @@ export function startSipp(o: SippOptions): Sipp {
     resume: () => proc.signal('SIGCONT'),
     stop: () => proc.stop(),
   };
+}
+
+/** The last line of a SIPp statistics file, by column name (SIPp's `-h stat` lists them). */
+export function parseStats(text: string): SippStats | null {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const head = lines[0]?.split(';');
+  const last = lines.length > 1 ? lines[lines.length - 1]?.split(';') : undefined;
+  if (!head || !last) return null;
+  const col = (name: string) => {
+    const i = head.indexOf(name);
+    if (i === -1) throw new Error(`SIPp statistics without a ${name} column`);
+    return Number(last[i]);
+  };
+  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retransmissions: col('Retransmissions(C)') };
+}
+
+/** SIPp's -trace_rtt file: `date_ms;date_sec;rtd_no;response_time_ms` after a header line. */
+export function parseResponseTimes(text: string): number[] {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const head = lines[0]?.split(';') ?? [];
+  const i = head.findIndex((h) => /response_time/i.test(h));
+  if (i === -1) return [];
+  return lines.slice(1).map((l) => Number(l.split(';')[i])).filter((n) => Number.isFinite(n));
 }
 
 /** SIPp's "2026-11-22 11:53:39.669729" (local time) as fractional ms since the epoch. */
