@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { AppHealth } from './app-health';
-import { sipAcl } from './core/acl';
+import { sipAcl } from './config/sip-acl';
 import { ChannelGate } from './core/channels';
-import { type Clock, systemClock } from './core/clock';
+import type { Clock } from './core/clock';
 import { overloadReason } from './core/overload';
 import { Verifier } from './core/verification';
 import type { Config } from './config/schema';
@@ -19,6 +19,7 @@ import { createSrf } from './sip/srf';
 import { MemoryStore } from './state/memory-store';
 import { RedisStore } from './state/redis-store';
 import type { StateStore } from './state/store';
+import { systemClock } from './system-clock';
 
 /** How long one REGISTER may take before it counts as failed. */
 const REGISTER_TIMEOUT_MS = 5000;
