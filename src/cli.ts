@@ -49,7 +49,7 @@ program
       });
     }
     const agent = new Agent(cfg, log);
-    const admin = buildAdminServer(agent, cfg.admin, log);
+    const admin = buildAdminServer(agent, cfg.admin, log, agent.adminDelegate);
     await agent.start();
     try {
       await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });

@@ -25,7 +25,7 @@ export interface RegistrationPort {
 }
 
 /** Hooks for metrics and alarms, so this file stays free of prom-client. */
-export interface FailoverObserver {
+export interface FailoverDelegate {
   onOwnership(ownership: Ownership, isOwner: boolean): void;
   onTransition(kind: TransitionKind, ok: boolean): void;
   onStoreError(op: string): void;
@@ -71,7 +71,7 @@ export class Failover {
     private readonly registration: RegistrationPort,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly observer: FailoverObserver,
+    private readonly delegate: FailoverDelegate,
     private readonly appHealthy: () => boolean,
   ) {}
 
@@ -139,11 +139,11 @@ export class Failover {
       if (!won.ok) return won;
       const acquired = await this.acquire(null);
       if (acquired.ok) {
-        this.observer.onAlarm('takeover_refused', false);
+        this.delegate.onAlarm('takeover_refused', false);
         return won;
       }
       this.registration.release();
-      this.observer.onAlarm('takeover_refused', true);
+      this.delegate.onAlarm('takeover_refused', true);
       const previous = current?.owner ?? this.opts.peer ?? this.opts.primary;
       await this.commit(plan.next.epoch, { owner: previous, epoch: nextEpoch(plan.next.epoch) }, 'rollback', acquired.message, evidence, true);
       return { ok: false, message: `the IPBX refused the takeover: ${acquired.message}` };
@@ -196,7 +196,7 @@ export class Failover {
       ignoreUnreadableOwnership: this.opts.ignoreUnreadableOwnership,
       isPrimary: this.opts.self === this.opts.primary,
     });
-    this.observer.onAlarm('ownership_unreadable', intent === 'hold');
+    this.delegate.onAlarm('ownership_unreadable', intent === 'hold');
     if (intent === 'hold') {
       this.log.error('ownership cannot be read from the state store: not registering (set startup.ignoreUnreadableOwnership to override)');
       return;
@@ -264,7 +264,7 @@ export class Failover {
       const cas = await this.store.compareAndSetOwnership(expected, next);
       if (!cas.ok) {
         if (cas.current) this.setKnown(cas.current);
-        this.observer.onTransition(kind, false);
+        this.delegate.onTransition(kind, false);
         return { ok: false, message: `ownership changed meanwhile (now ${cas.current?.owner ?? 'none'} at epoch ${cas.current?.epoch ?? 0})` };
       }
     } catch (err) {
@@ -274,7 +274,7 @@ export class Failover {
     }
     const event = { kind, from: this.known?.owner ?? null, to: next.owner, epoch: next.epoch, by: this.opts.self, at: this.clock.now(), reason, evidence };
     this.setKnown(next);
-    this.observer.onTransition(kind, true);
+    this.delegate.onTransition(kind, true);
     this.log.warn({ transition: kind, owner: next.owner, epoch: next.epoch, reason, evidence }, `ownership ${kind}`);
     await this.store.appendEvent(event).catch((err: unknown) => this.storeFailed('appendEvent', err));
     return { ok: true, changed: true, ownership: next, message: `${next.owner} owns at epoch ${next.epoch}` };
@@ -308,7 +308,7 @@ export class Failover {
 
   private setKnown(own: Ownership): void {
     this.known = own;
-    this.observer.onOwnership(own, own.owner === this.opts.self);
+    this.delegate.onOwnership(own, own.owner === this.opts.self);
   }
 
   private async beat(): Promise<void> {
@@ -327,11 +327,11 @@ export class Failover {
       this.storeFailed('heartbeat', err);
       this.peerAge = null;
     }
-    this.observer.onPeerHeartbeatAge(this.peerAge);
+    this.delegate.onPeerHeartbeatAge(this.peerAge);
   }
 
   private storeFailed(op: string, err: unknown): void {
-    this.observer.onStoreError(op);
+    this.delegate.onStoreError(op);
     this.log.error({ op, err: err instanceof Error ? err.message : String(err) }, 'state store operation failed');
   }
 

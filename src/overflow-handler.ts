@@ -17,7 +17,7 @@ export interface OwnerJudge {
   isOwner(): boolean;
 }
 
-export interface OverflowObserver {
+export interface OverflowDelegate {
   onVerdict(verdict: Verdict): void;
   onBackupAlarm(): void;
 }
@@ -32,7 +32,7 @@ export class OverflowHandler {
     private readonly verifier: Verifier,
     private readonly judge: OwnerJudge,
     private readonly opts: { readonly mode: Mode; readonly dissuasion: { status: number; reason?: string }; readonly ownerUri: string },
-    private readonly observer: OverflowObserver,
+    private readonly delegate: OverflowDelegate,
   ) {}
 
   async handle(signal: AbortSignal, log: Logger): Promise<OverflowDecision> {
@@ -57,13 +57,13 @@ export class OverflowHandler {
       `overflow decision: owner ${verdict.kind}, ${action.kind}`,
     );
     // Count cycles, not calls: the calls that joined one share its verdict.
-    if (!result.cached && !result.joined) this.observer.onVerdict(verdict);
+    if (!result.cached && !result.joined) this.delegate.onVerdict(verdict);
     if (signal.aborted) return { kind: 'cancelled' };
     switch (action.kind) {
       case 'dissuade':
         return this.refuse();
       case 'alarm':
-        this.observer.onBackupAlarm();
+        this.delegate.onBackupAlarm();
         log.error({ probes: verdict.sip.probes }, 'primary down, switchover needed');
         return this.refuse();
       case 'takeover': {

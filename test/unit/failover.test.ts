@@ -1,7 +1,7 @@
 import pino from 'pino';
 import t from 'tap';
 import { epoch, type Ownership, type SipVerdict } from '../../src/core/types';
-import { Failover, type FailoverObserver } from '../../src/failover';
+import { Failover, type FailoverDelegate } from '../../src/failover';
 import { MemoryStore } from '../../src/state/memory-store';
 import type { StateStore } from '../../src/state/store';
 import { FakeClock } from '../support/fake-clock';
@@ -15,7 +15,7 @@ function node(self: 'a' | 'b', store: StateStore, clock: FakeClock, opts: { igno
   const registration = new FakeRegistration();
   const alarms = new Map<string, boolean>();
   const transitions: string[] = [];
-  const observer: FailoverObserver = {
+  const delegate: FailoverDelegate = {
     onOwnership: () => undefined,
     onTransition: (kind, ok) => transitions.push(`${kind}:${ok ? 'ok' : 'lost'}`),
     onStoreError: () => undefined,
@@ -28,7 +28,7 @@ function node(self: 'a' | 'b', store: StateStore, clock: FakeClock, opts: { igno
     registration,
     clock,
     silent,
-    observer,
+    delegate,
     () => opts.healthy ?? true,
   );
   return { failover, registration, alarms, transitions };
