@@ -35,6 +35,7 @@ export class Agent implements AdminPort {
   readonly adminDelegate: AdminDelegate;
   private readonly metrics: Metrics;
   private readonly failover: Failover;
+  private readonly overflow: OverflowHandler;
   private readonly registration: Registration;
   private readonly appHealth: AppHealth;
   private readonly store: StateStore;
@@ -85,11 +86,6 @@ export class Agent implements AdminPort {
       d.appHealth,
     );
 
-    const verifier = cfg.peer
-      ? new Verifier(cfg.verification, { sendProbe: optionsProbe(srf, cfg.peer.uri, cfg.ipbx.contact), onProbe: d.probe }, clock)
-      : null;
-
-    let lastEpoch = 0;
     this.failover = new Failover(
       {
         self,
@@ -103,22 +99,25 @@ export class Agent implements AdminPort {
       this.registration,
       clock,
       log.child({ component: 'failover' }),
-      {
-        ...d.failover,
-        onOwnership: (own, isOwner) => {
-          d.failover.onOwnership(own, isOwner);
-          // A cached "alive" was about the previous owner.
-          if (own.epoch !== lastEpoch) verifier?.invalidate();
-          lastEpoch = own.epoch;
-        },
-      },
+      d.failover,
       () => this.appHealth.isHealthy,
     );
 
-    const overflow =
-      verifier &&
-      cfg.peer &&
-      new OverflowHandler(verifier, this.failover, { mode: cfg.mode, dissuasion: cfg.dissuasion, ownerUri: cfg.peer.uri }, d.overflow);
+    const peer = cfg.peer
+      ? {
+          id: cfg.peer.id,
+          uri: cfg.peer.uri,
+          verifier: new Verifier(cfg.verification, { sendProbe: optionsProbe(srf, cfg.peer.uri, cfg.ipbx.contact), onProbe: d.probe }, clock),
+        }
+      : null;
+    this.overflow = new OverflowHandler(
+      peer,
+      this.failover,
+      this.store,
+      { mode: cfg.mode, dissuasion: cfg.dissuasion, staleAfterMs: cfg.heartbeat.staleAfterMs },
+      clock,
+      d.overflow,
+    );
 
     this.gate = new ChannelGate(cfg.app.channels);
     const bridge = new Bridge(srf, cfg.app.target, this.gate, clock, d.bridge);
@@ -130,16 +129,9 @@ export class Agent implements AdminPort {
       routing: {
         isOwner: () => this.failover.isOwner(),
         appHealthy: () => this.appHealth.isHealthy,
-        overloaded: () => overloadReason(this.lag.ms, verifier?.pending ?? 0, cfg.overload),
+        overloaded: () => overloadReason(this.lag.ms, this.overflow.pending, cfg.overload),
       },
-      overflow: {
-        handle: async (signal, callLog) => {
-          if (overflow) return overflow.handle(signal, callLog);
-          // Single-node mode always owns; reaching here means the state was tampered with.
-          callLog.error('INVITE while not owner and no peer to verify: refused with 503');
-          return { kind: 'refuse', response: { status: 503, headers: {} } };
-        },
-      },
+      overflow: this.overflow,
       delegate: d.router,
     });
 
@@ -185,7 +177,7 @@ export class Agent implements AdminPort {
       store: { kind: this.store.kind, reachable: this.store.isReachable() },
       peerHeartbeatAgeSec: this.failover.peerHeartbeatAgeSec,
       activeCalls: this.gate.inUse,
-      verdict: this.failover.verdict,
+      verdict: this.overflow.verdict,
     });
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { type Clock, sleep, type TimerHandle } from './core/clock';
 import { initialOwnership, planMove, registrationIntent } from './core/ownership';
-import { heartbeatEvidence, judge } from './core/verdict';
+import { heartbeatEvidence } from './core/verdict';
 import {
   type Epoch,
   epoch,
@@ -9,11 +9,10 @@ import {
   nextEpoch,
   type NodeId,
   type Ownership,
-  type SipVerdict,
   type TransitionKind,
   type Verdict,
 } from './core/types';
-import type { StateStore } from './state/store';
+import { type StateStore, type StoreErrorDelegate, storeFailed } from './state/store';
 
 /** What the ownership logic needs of the SIP registration (sip/registration.ts). */
 export interface RegistrationPort {
@@ -25,10 +24,9 @@ export interface RegistrationPort {
 }
 
 /** Hooks for metrics and alarms, so this file stays free of prom-client. */
-export interface FailoverDelegate {
+export interface FailoverDelegate extends StoreErrorDelegate {
   onOwnership(ownership: Ownership, isOwner: boolean): void;
   onTransition(kind: TransitionKind, ok: boolean): void;
-  onStoreError(op: string): void;
   onPeerHeartbeatAge(seconds: number | null): void;
   onAlarm(name: 'ownership_unreadable' | 'takeover_refused', raised: boolean): void;
 }
@@ -62,7 +60,6 @@ export class Failover {
   private timer: TimerHandle | null = null;
   /** Between start() and stop(): before start() the store may not be connected yet. */
   private running = false;
-  private lastVerdict: Verdict | null = null;
   private peerAge: number | null = null;
 
   constructor(
@@ -77,10 +74,6 @@ export class Failover {
 
   get ownership(): Ownership | null {
     return this.known;
-  }
-
-  get verdict(): Verdict | null {
-    return this.lastVerdict;
   }
 
   /** Seconds since the peer's last heartbeat, null when absent or unreadable. */
@@ -111,22 +104,6 @@ export class Failover {
   resync(): Promise<void> {
     if (!this.running) return Promise.resolve();
     return this.exclusive(() => this.apply()).catch((err: unknown) => this.log.error({ err: String(err) }, 'ownership check failed'));
-  }
-
-  /** Reads the owner's heartbeat and combines it with the SIP verdict. */
-  async judgeOwner(sip: SipVerdict): Promise<Verdict> {
-    let hb: Heartbeat | null | 'unreadable' = 'unreadable';
-    if (!sip.alive) {
-      const owner = this.known?.owner ?? this.opts.peer;
-      try {
-        if (owner !== null) hb = await this.store.readHeartbeat(owner);
-      } catch (err) {
-        this.storeFailed('readHeartbeat', err);
-      }
-    }
-    const verdict = judge(sip, heartbeatEvidence(hb, this.clock.now(), this.opts.staleAfterMs));
-    this.lastVerdict = verdict;
-    return verdict;
   }
 
   /** Takes ownership from a dead owner, clears its binding and registers ours. */
@@ -331,8 +308,7 @@ export class Failover {
   }
 
   private storeFailed(op: string, err: unknown): void {
-    this.delegate.onStoreError(op);
-    this.log.error({ op, err: err instanceof Error ? err.message : String(err) }, 'state store operation failed');
+    storeFailed(this.delegate, this.log, op, err);
   }
 
   /** One ownership change at a time: a takeover, a handover and a periodic check never interleave. */

@@ -45,6 +45,7 @@ export function metricDelegates(m: Metrics) {
       if (v.kind === 'split') m.splits.inc();
     },
     onBackupAlarm: () => m.alarm.set({ alarm: 'primary_down_switchover_needed' }, 1),
+    onStoreError: (op) => m.storeErrors.inc({ op }),
   };
   const bridge: BridgeDelegate = {
     onCallCount: (n) => m.activeCalls.set(n),

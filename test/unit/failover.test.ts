@@ -228,23 +228,6 @@ t.test('the store going down after start changes nothing: the owner keeps its re
   t.equal(a.failover.isOwner(), true);
 });
 
-t.test('judgeOwner: a fresh healthy heartbeat turns a dead SIP verdict into a split', async (t) => {
-  const clock = new FakeClock();
-  const store = faulty(new MemoryStore());
-  const b = await started('b', store, clock);
-  await store.writeHeartbeat({ node: 'a', status: 'healthy', at: clock.now(), epochSeen: epoch(1) }, 10_000);
-  t.match(await b.failover.judgeOwner(dead), { kind: 'split', heartbeat: 'fresh-healthy' });
-  await store.writeHeartbeat({ node: 'a', status: 'unhealthy', at: clock.now(), epochSeen: epoch(1) }, 10_000);
-  t.match(await b.failover.judgeOwner(dead), { kind: 'dead', heartbeat: 'fresh-unhealthy' });
-  await clock.advance(3001);
-  store.down = false;
-  t.match(await b.failover.judgeOwner(dead), { kind: 'dead', heartbeat: 'stale' });
-  store.down = true;
-  t.match(await b.failover.judgeOwner(dead), { kind: 'dead', heartbeat: 'unknown' });
-  t.match(await b.failover.judgeOwner({ ...dead, alive: true }), { kind: 'alive' });
-  t.match(b.failover.verdict, { kind: 'alive' });
-});
-
 t.test('switchover moves to the other node; with the store down it is refused', async (t) => {
   const clock = new FakeClock();
   const store = faulty(new MemoryStore());
