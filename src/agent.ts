@@ -9,6 +9,7 @@ import type { Clock } from './core/clock';
 import { overloadReason } from './core/overload';
 import { Verifier } from './core/verification';
 import { type ChangeResult, Failover } from './failover';
+import { HeartbeatPublisher } from './heartbeat';
 import { LoopLag } from './loop-lag';
 import { metricDelegates } from './metric-delegates';
 import { createMetrics, type Metrics } from './metrics';
@@ -35,6 +36,7 @@ export class Agent implements AdminPort {
   readonly adminDelegate: AdminDelegate;
   private readonly metrics: Metrics;
   private readonly failover: Failover;
+  private readonly heartbeat: HeartbeatPublisher;
   private readonly overflow: OverflowHandler;
   private readonly registration: Registration;
   private readonly appHealth: AppHealth;
@@ -86,6 +88,15 @@ export class Agent implements AdminPort {
       d.appHealth,
     );
 
+    this.heartbeat = new HeartbeatPublisher(
+      { self, peer: cfg.peer?.id ?? null, staleAfterMs: cfg.heartbeat.staleAfterMs },
+      this.store,
+      clock,
+      log.child({ component: 'heartbeat' }),
+      d.heartbeat,
+      () => this.appHealth.isHealthy,
+    );
+
     this.failover = new Failover(
       {
         self,
@@ -97,10 +108,10 @@ export class Agent implements AdminPort {
       },
       this.store,
       this.registration,
+      this.heartbeat,
       clock,
       log.child({ component: 'failover' }),
       d.failover,
-      () => this.appHealth.isHealthy,
     );
 
     const peer = cfg.peer
@@ -175,7 +186,7 @@ export class Agent implements AdminPort {
       appHealthy: this.appHealth.isHealthy,
       drachtioConnected: this.connection.connected,
       store: { kind: this.store.kind, reachable: this.store.isReachable() },
-      peerHeartbeatAgeSec: this.failover.peerHeartbeatAgeSec,
+      peerHeartbeatAgeSec: this.heartbeat.peerAgeSec,
       activeCalls: this.gate.inUse,
       verdict: this.overflow.verdict,
     });

@@ -2,6 +2,7 @@ import type { AdminDelegate } from './admin/port';
 import type { AppHealthDelegate } from './app-health';
 import type { ProbeResult } from './core/types';
 import type { FailoverDelegate } from './failover';
+import type { HeartbeatDelegate } from './heartbeat';
 import type { Metrics } from './metrics';
 import type { OverflowDelegate } from './overflow-handler';
 import type { BridgeDelegate } from './sip/bridge';
@@ -36,8 +37,11 @@ export function metricDelegates(m: Metrics) {
       if (kind === 'rollback') m.takeovers.inc({ result: 'refused' });
     },
     onStoreError: (op) => m.storeErrors.inc({ op }),
-    onPeerHeartbeatAge: (s) => m.peerHeartbeatAge.set(s ?? -1),
     onAlarm: (name, raised) => m.alarm.set({ alarm: name }, raised ? 1 : 0),
+  };
+  const heartbeat: HeartbeatDelegate = {
+    onStoreError: (op) => m.storeErrors.inc({ op }),
+    onPeerHeartbeatAge: (s) => m.peerHeartbeatAge.set(s ?? -1),
   };
   const overflow: OverflowDelegate = {
     onVerdict: (v) => {
@@ -69,6 +73,7 @@ export function metricDelegates(m: Metrics) {
     appHealth,
     probe: (p: ProbeResult) => m.probeRtt.observe({ outcome: p.outcome }, p.rttMs / 1000),
     failover,
+    heartbeat,
     overflow,
     bridge,
     router,

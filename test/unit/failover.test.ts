@@ -2,6 +2,7 @@ import pino from 'pino';
 import t from 'tap';
 import { epoch, type Ownership, type SipVerdict } from '../../src/core/types';
 import { Failover, type FailoverDelegate } from '../../src/failover';
+import { HeartbeatPublisher } from '../../src/heartbeat';
 import { MemoryStore } from '../../src/state/memory-store';
 import type { StateStore } from '../../src/state/store';
 import { FakeClock } from '../support/fake-clock';
@@ -19,17 +20,25 @@ function node(self: 'a' | 'b', store: StateStore, clock: FakeClock, opts: { igno
     onOwnership: () => undefined,
     onTransition: (kind, ok) => transitions.push(`${kind}:${ok ? 'ok' : 'lost'}`),
     onStoreError: () => undefined,
-    onPeerHeartbeatAge: () => undefined,
     onAlarm: (name, raised) => alarms.set(name, raised),
   };
+  const peer = self === 'a' ? 'b' : 'a';
+  const heartbeat = new HeartbeatPublisher(
+    { self, peer, staleAfterMs: HB.staleAfterMs },
+    store,
+    clock,
+    silent,
+    { onStoreError: () => undefined, onPeerHeartbeatAge: () => undefined },
+    () => opts.healthy ?? true,
+  );
   const failover = new Failover(
-    { self, peer: self === 'a' ? 'b' : 'a', primary: 'a', ...HB, ignoreUnreadableOwnership: opts.ignoreUnreadableOwnership ?? false },
+    { self, peer, primary: 'a', ...HB, ignoreUnreadableOwnership: opts.ignoreUnreadableOwnership ?? false },
     store,
     registration,
+    heartbeat,
     clock,
     silent,
     delegate,
-    () => opts.healthy ?? true,
   );
   return { failover, registration, alarms, transitions };
 }
