@@ -1,13 +1,17 @@
 import type { Logger } from 'pino';
+import type { AdminDelegate, AdminPort, Readiness } from './admin/port';
+import { type Status, statusOf } from './admin/status';
 import { AppHealth } from './app-health';
-import { sipAcl } from './core/acl';
+import type { Config } from './config/schema';
+import { sipAcl } from './config/sip-acl';
 import { ChannelGate } from './core/channels';
-import { type Clock, systemClock } from './core/clock';
+import type { Clock } from './core/clock';
 import { overloadReason } from './core/overload';
 import { Verifier } from './core/verification';
-import type { Config } from './config/schema';
-import { Failover } from './failover';
+import { type ChangeResult, Failover } from './failover';
+import { HeartbeatPublisher } from './heartbeat';
 import { LoopLag } from './loop-lag';
+import { metricDelegates } from './metric-delegates';
 import { createMetrics, type Metrics } from './metrics';
 import { OverflowHandler } from './overflow-handler';
 import { Bridge } from './sip/bridge';
@@ -19,42 +23,53 @@ import { createSrf } from './sip/srf';
 import { MemoryStore } from './state/memory-store';
 import { RedisStore } from './state/redis-store';
 import type { StateStore } from './state/store';
+import { systemClock } from './system-clock';
 
 /** How long one REGISTER may take before it counts as failed. */
 const REGISTER_TIMEOUT_MS = 5000;
 
 /**
- * The composition root: builds the adapters around the core from the config and
- * wires their events to metrics. No decision is made here.
+ * The composition root: builds the parts from the config and connects them.
+ * Decisions live in the parts; metrics come from metric-delegates.ts.
  */
-export class Agent {
-  readonly metrics: Metrics;
-  readonly failover: Failover;
-  readonly registration: Registration;
-  readonly appHealth: AppHealth;
-  /** Absent in single-node mode: there is no peer to verify. */
-  readonly verifier: Verifier | null;
-  readonly store: StateStore;
-  readonly connection: DrachtioConnection;
-  readonly gate: ChannelGate;
+export class Agent implements AdminPort {
+  readonly adminDelegate: AdminDelegate;
+  private readonly metrics: Metrics;
+  private readonly failover: Failover;
+  private readonly heartbeat: HeartbeatPublisher;
+  private readonly overflow: OverflowHandler;
+  private readonly registration: Registration;
+  private readonly appHealth: AppHealth;
+  private readonly store: StateStore;
+  private readonly connection: DrachtioConnection;
+  private readonly gate: ChannelGate;
   private readonly lag = new LoopLag();
   private stopped = false;
 
   constructor(
-    readonly config: Config,
-    readonly log: Logger,
+    private readonly config: Config,
+    private readonly log: Logger,
     clock: Clock = systemClock,
   ) {
     const cfg = config;
     const m = (this.metrics = createMetrics());
+    const d = metricDelegates(m);
+    this.adminDelegate = d.admin;
     const self = cfg.node.id;
     const primary = cfg.node.role === 'primary' || !cfg.peer ? self : cfg.peer.id;
     const srf = createSrf();
 
     this.store = cfg.redis
-      ? new RedisStore({ ...cfg.redis, onReachabilityChange: (up) => this.onStoreReachability(up) })
+      ? new RedisStore({
+          ...cfg.redis,
+          onReachabilityChange: (up) => {
+            d.storeReachabilityChanged(up);
+            if (up) log.info('state store reachable');
+            else log.error('state store unreachable: the SIP path alone decides until it is back');
+          },
+        })
       : new MemoryStore();
-    m.redisUp.set(this.store.isReachable() ? 1 : 0);
+    d.storeReachable(this.store.isReachable());
     if (!cfg.redis) log.warn('no redis in the config: running single-node with in-process state');
 
     this.registration = new Registration(
@@ -62,14 +77,7 @@ export class Agent {
       { ...cfg.ipbx, timeoutMs: REGISTER_TIMEOUT_MS },
       log.child({ component: 'registration' }),
       clock,
-      {
-        onResult: (kind, r) => {
-          m.registrationRequests.inc({ kind, result: r.ok ? 'ok' : r.status ? String(r.status) : 'no_answer' });
-          if (!r.ok && kind === 'refresh') m.registrationRefreshFailures.inc();
-          if (kind === 'register' || kind === 'refresh') m.alarm.set({ alarm: 'registration_failing' }, r.ok ? 0 : 1);
-        },
-        onRegisteredChange: (reg) => m.registered.set(reg ? 1 : 0),
-      },
+      d.registration,
     );
 
     this.appHealth = new AppHealth(
@@ -77,21 +85,18 @@ export class Agent {
       { intervalMs: cfg.app.healthIntervalMs, timeoutMs: cfg.app.healthTimeoutMs },
       clock,
       log.child({ component: 'app-health' }),
-      { onChange: (h) => m.appHealthy.set(h ? 1 : 0) },
+      d.appHealth,
     );
 
-    const verifier = (this.verifier = cfg.peer
-      ? new Verifier(
-          cfg.verification,
-          {
-            sendProbe: optionsProbe(srf, cfg.peer.uri, cfg.ipbx.contact),
-            onProbe: (p) => m.probeRtt.observe({ outcome: p.outcome }, p.rttMs / 1000),
-          },
-          clock,
-        )
-      : null);
+    this.heartbeat = new HeartbeatPublisher(
+      { self, peer: cfg.peer?.id ?? null, staleAfterMs: cfg.heartbeat.staleAfterMs },
+      this.store,
+      clock,
+      log.child({ component: 'heartbeat' }),
+      d.heartbeat,
+      () => this.appHealth.isHealthy,
+    );
 
-    let lastEpoch = 0;
     this.failover = new Failover(
       {
         self,
@@ -103,51 +108,30 @@ export class Agent {
       },
       this.store,
       this.registration,
+      this.heartbeat,
       clock,
       log.child({ component: 'failover' }),
-      {
-        onOwnership: (own, isOwner) => {
-          m.isOwner.set(isOwner ? 1 : 0);
-          m.epoch.set(own.epoch);
-          // A cached "alive" was about the previous owner.
-          if (own.epoch !== lastEpoch) verifier?.invalidate();
-          lastEpoch = own.epoch;
-          if (isOwner) m.alarm.set({ alarm: 'primary_down_switchover_needed' }, 0);
-        },
-        onTransition: (kind, ok) => {
-          m.ownershipChanges.inc({ kind });
-          if (kind === 'takeover') m.takeovers.inc({ result: ok ? 'ok' : 'lost_race' });
-          if (kind === 'rollback') m.takeovers.inc({ result: 'refused' });
-        },
-        onStoreError: (op) => m.storeErrors.inc({ op }),
-        onPeerHeartbeatAge: (s) => m.peerHeartbeatAge.set(s ?? -1),
-        onAlarm: (name, raised) => m.alarm.set({ alarm: name }, raised ? 1 : 0),
-      },
-      () => this.appHealth.isHealthy,
+      d.failover,
     );
 
-    const overflow =
-      verifier &&
-      cfg.peer &&
-      new OverflowHandler(
-        verifier,
-        this.failover,
-        { mode: cfg.mode, dissuasion: cfg.dissuasion, ownerUri: cfg.peer.uri },
-        {
-          onVerdict: (v) => {
-            m.verifications.inc({ verdict: v.kind });
-            if (v.kind === 'split') m.splits.inc();
-          },
-          onBackupAlarm: () => m.alarm.set({ alarm: 'primary_down_switchover_needed' }, 1),
-        },
-      );
+    const peer = cfg.peer
+      ? {
+          id: cfg.peer.id,
+          uri: cfg.peer.uri,
+          verifier: new Verifier(cfg.verification, { sendProbe: optionsProbe(srf, cfg.peer.uri, cfg.ipbx.contact), onProbe: d.probe }, clock),
+        }
+      : null;
+    this.overflow = new OverflowHandler(
+      peer,
+      this.failover,
+      this.store,
+      { mode: cfg.mode, dissuasion: cfg.dissuasion, staleAfterMs: cfg.heartbeat.staleAfterMs },
+      clock,
+      d.overflow,
+    );
 
     this.gate = new ChannelGate(cfg.app.channels);
-    const bridge = new Bridge(srf, cfg.app.target, this.gate, clock, {
-      onCallCount: (n) => m.activeCalls.set(n),
-      onSetup: (s) => m.callSetup.observe(s),
-      onReferRefused: () => m.sipRejected.inc({ reason: 'refer' }),
-    });
+    const bridge = new Bridge(srf, cfg.app.target, this.gate, clock, d.bridge);
 
     installRouter(srf, {
       acl: sipAcl(cfg),
@@ -156,32 +140,23 @@ export class Agent {
       routing: {
         isOwner: () => this.failover.isOwner(),
         appHealthy: () => this.appHealth.isHealthy,
-        overloaded: () => overloadReason(this.lag.ms, verifier?.pending ?? 0, cfg.overload),
-        overflow: async (signal, callLog) => {
-          if (overflow) return overflow.handle(signal, callLog);
-          // Single-node mode always owns; reaching here means the state was tampered with.
-          callLog.error('INVITE while not owner and no peer to verify: refused with 503');
-          return { kind: 'refuse', response: { status: 503, headers: {} } };
-        },
+        overloaded: () => overloadReason(this.lag.ms, this.overflow.pending, cfg.overload),
       },
-      observer: {
-        onRejected: (reason) => m.sipRejected.inc({ reason }),
-        onOverflow: (outcome) => m.overflowInvites.inc({ outcome }),
-      },
+      overflow: this.overflow,
+      delegate: d.router,
     });
 
     this.connection = new DrachtioConnection(srf, cfg.drachtio, log.child({ component: 'drachtio' }), clock, {
       onConnected: () => {
-        m.drachtioConnected.set(1);
+        d.connection.onConnected();
         // Whatever happened while we were away: register again if we hold the binding,
         // and act on ownership now rather than at the next tick.
         this.registration.reassert();
         void this.failover.resync();
       },
-      onDisconnected: () => m.drachtioConnected.set(0),
-      onPingsStartedByUs: (ours) => m.alarm.set({ alarm: 'drachtio_unpinged' }, ours ? 1 : 0),
+      onDisconnected: d.connection.onDisconnected,
+      onPingsStartedByUs: d.connection.onPingsStartedByUs,
     });
-    m.drachtioConnected.set(0);
   }
 
   async start(): Promise<void> {
@@ -204,10 +179,31 @@ export class Agent {
     await this.store.close();
   }
 
-  private onStoreReachability(up: boolean): void {
-    this.metrics.redisUp.set(up ? 1 : 0);
-    this.metrics.alarm.set({ alarm: 'redis_unreachable' }, up ? 0 : 1);
-    if (up) this.log.info('state store reachable');
-    else this.log.error('state store unreachable: the SIP path alone decides until it is back');
+  status(): Status {
+    return statusOf(this.config, {
+      ownership: this.failover.ownership,
+      isOwner: this.failover.isOwner(),
+      registered: this.registration.registered,
+      appHealthy: this.appHealth.isHealthy,
+      drachtioConnected: this.connection.connected,
+      store: { kind: this.store.kind, reachable: this.store.isReachable() },
+      peerHeartbeatAgeSec: this.heartbeat.peerAgeSec,
+      activeCalls: this.gate.inUse,
+      verdict: this.overflow.verdict,
+    });
+  }
+
+  readiness(): Readiness {
+    const drachtio = this.connection.connected;
+    const store = this.store.isReachable();
+    return { ready: drachtio && store, drachtio, store };
+  }
+
+  handover(kind: 'failback' | 'switchover', by: string): Promise<ChangeResult> {
+    return this.failover.handover(kind, by);
+  }
+
+  async metricsText(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() };
   }
 }

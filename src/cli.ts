@@ -4,7 +4,7 @@ import { Agent } from './agent';
 import { AdminUnreachable, callAdmin, formatStatus } from './admin/client';
 import { buildAdminServer } from './admin/server';
 import type { Status } from './admin/status';
-import { auditConfig, auditExitCode, formatFindings } from './core/audit';
+import { auditConfig, auditExitCode, formatFindings } from './config/audit';
 import { ConfigError, loadConfig } from './config/load';
 import type { Config } from './config/schema';
 import { createLogger } from './log';
@@ -49,7 +49,7 @@ program
       });
     }
     const agent = new Agent(cfg, log);
-    const admin = buildAdminServer(agent, cfg.admin, log);
+    const admin = buildAdminServer(agent, cfg.admin, log, agent.adminDelegate);
     await agent.start();
     try {
       await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });

@@ -1,19 +1,10 @@
 import type { Logger } from 'pino';
 import { type Clock, sleep, type TimerHandle } from './core/clock';
+import { type AcquireNext, type AcquireStep, firstAcquireStep, nextAcquireStep, peerReleased, rollbackMove, type StepOutcome } from './core/one-contact';
 import { initialOwnership, planMove, registrationIntent } from './core/ownership';
-import { heartbeatEvidence, judge } from './core/verdict';
-import {
-  type Epoch,
-  epoch,
-  type Heartbeat,
-  nextEpoch,
-  type NodeId,
-  type Ownership,
-  type SipVerdict,
-  type TransitionKind,
-  type Verdict,
-} from './core/types';
-import type { StateStore } from './state/store';
+import { type Epoch, epoch, type NodeId, type Ownership, type TransitionKind, type Verdict } from './core/types';
+import { serialized } from './serialized';
+import { type StateStore, type StoreErrorDelegate, storeFailed } from './state/store';
 
 /** What the ownership logic needs of the SIP registration (sip/registration.ts). */
 export interface RegistrationPort {
@@ -25,12 +16,15 @@ export interface RegistrationPort {
 }
 
 /** Hooks for metrics and alarms, so this file stays free of prom-client. */
-export interface FailoverObserver {
+export interface FailoverDelegate extends StoreErrorDelegate {
   onOwnership(ownership: Ownership, isOwner: boolean): void;
   onTransition(kind: TransitionKind, ok: boolean): void;
-  onStoreError(op: string): void;
-  onPeerHeartbeatAge(seconds: number | null): void;
   onAlarm(name: 'ownership_unreadable' | 'takeover_refused', raised: boolean): void;
+}
+
+/** What the transitions need of the heartbeat (heartbeat.ts): acknowledging the epoch this node has acted on. */
+export interface HeartbeatPort {
+  beat(epochSeen: Epoch): Promise<void>;
 }
 
 export interface FailoverOptions {
@@ -48,44 +42,32 @@ export type ChangeResult =
   | { readonly ok: false; readonly message: string };
 
 /**
- * Who owns the registration, and acting on it. A node acts only on what it won
- * in the store (compare-and-set on the epoch); a node that loses follows.
- *
- * Order matters because the licence forbids two registered contacts: a node that
- * loses ownership unregisters before it reports the new epoch in its heartbeat,
- * and a node that gains ownership from a live peer waits for that report (or for
- * the peer's heartbeat to go stale) before it clears the AOR and registers.
+ * Who owns the registration, and acting on it: the transitions (takeover,
+ * failback, switchover, rollback) and the reconcile loop that makes the
+ * registration match the store. A node acts only on what it won in the store
+ * (compare-and-set on the epoch); a node that loses follows. The order of the
+ * steps at the IPBX is core/one-contact.ts.
  */
 export class Failover {
   private known: Ownership | null = null;
-  private busy: Promise<unknown> | null = null;
+  /** One ownership change at a time: a takeover, a handover and a periodic check never interleave. */
+  private readonly exclusive = serialized();
   private timer: TimerHandle | null = null;
   /** Between start() and stop(): before start() the store may not be connected yet. */
   private running = false;
-  private lastVerdict: Verdict | null = null;
-  private peerAge: number | null = null;
 
   constructor(
     private readonly opts: FailoverOptions,
     private readonly store: StateStore,
     private readonly registration: RegistrationPort,
+    private readonly heartbeat: HeartbeatPort,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly observer: FailoverObserver,
-    private readonly appHealthy: () => boolean,
+    private readonly delegate: FailoverDelegate,
   ) {}
 
   get ownership(): Ownership | null {
     return this.known;
-  }
-
-  get verdict(): Verdict | null {
-    return this.lastVerdict;
-  }
-
-  /** Seconds since the peer's last heartbeat, null when absent or unreadable. */
-  get peerHeartbeatAgeSec(): number | null {
-    return this.peerAge;
   }
 
   isOwner(): boolean {
@@ -110,42 +92,26 @@ export class Failover {
    */
   resync(): Promise<void> {
     if (!this.running) return Promise.resolve();
-    return this.exclusive(() => this.apply()).catch((err: unknown) => this.log.error({ err: String(err) }, 'ownership check failed'));
-  }
-
-  /** Reads the owner's heartbeat and combines it with the SIP verdict. */
-  async judgeOwner(sip: SipVerdict): Promise<Verdict> {
-    let hb: Heartbeat | null | 'unreadable' = 'unreadable';
-    if (!sip.alive) {
-      const owner = this.known?.owner ?? this.opts.peer;
-      try {
-        if (owner !== null) hb = await this.store.readHeartbeat(owner);
-      } catch (err) {
-        this.storeFailed('readHeartbeat', err);
-      }
-    }
-    const verdict = judge(sip, heartbeatEvidence(hb, this.clock.now(), this.opts.staleAfterMs));
-    this.lastVerdict = verdict;
-    return verdict;
+    return this.exclusive.run(() => this.apply()).catch((err: unknown) => this.log.error({ err: String(err) }, 'ownership check failed'));
   }
 
   /** Takes ownership from a dead owner, clears its binding and registers ours. */
   takeOver(evidence: Verdict): Promise<ChangeResult> {
-    return this.exclusive(async () => {
+    return this.exclusive.run(async () => {
       const current = await this.readOrKnown();
       const plan = planMove(current, this.opts.self);
       if (plan.kind === 'noop') return this.ensureRegistered(plan.reason);
       const won = await this.commit(plan.expected, plan.next, 'takeover', 'owner found dead', evidence, true);
       if (!won.ok) return won;
       const acquired = await this.acquire(null);
-      if (acquired.ok) {
-        this.observer.onAlarm('takeover_refused', false);
+      if (acquired.kind === 'acquired') {
+        this.delegate.onAlarm('takeover_refused', false);
         return won;
       }
       this.registration.release();
-      this.observer.onAlarm('takeover_refused', true);
-      const previous = current?.owner ?? this.opts.peer ?? this.opts.primary;
-      await this.commit(plan.next.epoch, { owner: previous, epoch: nextEpoch(plan.next.epoch) }, 'rollback', acquired.message, evidence, true);
+      this.delegate.onAlarm('takeover_refused', true);
+      const back = rollbackMove(plan.next, current?.owner ?? this.opts.peer ?? this.opts.primary);
+      await this.commit(back.expected, back.next, 'rollback', acquired.message, evidence, true);
       return { ok: false, message: `the IPBX refused the takeover: ${acquired.message}` };
     });
   }
@@ -155,7 +121,7 @@ export class Failover {
    * current owner changes nothing and says so.
    */
   handover(kind: 'failback' | 'switchover', by: string): Promise<ChangeResult> {
-    return this.exclusive(async () => {
+    return this.exclusive.run(async () => {
       let current: Ownership | null;
       try {
         current = await this.store.readOwnership();
@@ -174,7 +140,7 @@ export class Failover {
       const result = await this.commit(plan.expected, plan.next, kind, `requested by ${by}`, undefined, false);
       if (result.ok) {
         // Acknowledge the new epoch now rather than at the next tick: the new owner waits for it.
-        await this.beat();
+        await this.acknowledge();
         await this.apply();
       }
       return result;
@@ -183,8 +149,9 @@ export class Failover {
 
   private async tick(): Promise<void> {
     if (!this.running) return;
+    // Apply before beating: a node that lost ownership unregisters before it acknowledges the epoch.
     await this.resync();
-    await this.beat();
+    await this.acknowledge();
     if (this.running) this.timer = this.clock.setTimer(this.opts.heartbeatIntervalMs, () => void this.tick());
   }
 
@@ -196,7 +163,7 @@ export class Failover {
       ignoreUnreadableOwnership: this.opts.ignoreUnreadableOwnership,
       isPrimary: this.opts.self === this.opts.primary,
     });
-    this.observer.onAlarm('ownership_unreadable', intent === 'hold');
+    this.delegate.onAlarm('ownership_unreadable', intent === 'hold');
     if (intent === 'hold') {
       this.log.error('ownership cannot be read from the state store: not registering (set startup.ignoreUnreadableOwnership to override)');
       return;
@@ -205,7 +172,7 @@ export class Failover {
       const from = read === 'unreadable' ? null : read;
       this.log.info({ epoch: from?.epoch }, 'this node owns the registration: registering');
       const r = await this.acquire(from);
-      if (!r.ok) this.log.error({ reason: r.message }, 'registration as owner failed; retrying');
+      if (r.kind === 'refused') this.log.error({ reason: r.message }, 'registration as owner failed; retrying');
     } else if (intent === 'unregister' && this.registration.maintained) {
       this.log.warn({ owner: this.known?.owner, epoch: this.known?.epoch }, 'ownership moved to the peer: unregistering');
       await this.registration.unregister();
@@ -216,13 +183,22 @@ export class Failover {
    * Registers as owner. `from`: the ownership just read, whose epoch the previous
    * owner must acknowledge before we clear the AOR (null: the previous owner is dead).
    */
-  private async acquire(from: Ownership | null): Promise<{ ok: true } | { ok: false; message: string }> {
-    if (from && from.epoch > 1) await this.awaitPeerRelease(from.epoch);
-    const cleared = await this.registration.clearAll();
-    if (!cleared.ok) return { ok: false, message: `clear-all REGISTER refused: ${cleared.reason ?? 'no reason'}` };
-    const reg = await this.registration.keep();
-    if (!reg.ok) return { ok: false, message: `REGISTER refused: ${reg.reason ?? 'no reason'}` };
-    return { ok: true };
+  private async acquire(from: Ownership | null): Promise<Exclude<AcquireNext, { kind: 'step' }>> {
+    let next = firstAcquireStep(from, this.opts.peer !== null);
+    while (next.kind === 'step') next = nextAcquireStep(next.step, await this.perform(next.step));
+    return next;
+  }
+
+  private async perform(step: AcquireStep): Promise<StepOutcome> {
+    switch (step.kind) {
+      case 'await-release':
+        await this.awaitPeerRelease(step.epoch);
+        return { ok: true };
+      case 'clear-all':
+        return this.registration.clearAll();
+      case 'register':
+        return this.registration.keep();
+    }
   }
 
   private async awaitPeerRelease(e: Epoch): Promise<void> {
@@ -231,8 +207,7 @@ export class Failover {
     const deadline = this.clock.now() + this.opts.staleAfterMs + 2 * this.opts.heartbeatIntervalMs;
     while (this.clock.now() < deadline && this.running) {
       try {
-        const hb = await this.store.readHeartbeat(peer);
-        if (!hb || hb.epochSeen >= e || heartbeatEvidence(hb, this.clock.now(), this.opts.staleAfterMs) === 'stale') return;
+        if (peerReleased(await this.store.readHeartbeat(peer), e, this.clock.now(), this.opts.staleAfterMs)) return;
       } catch (err) {
         this.storeFailed('readHeartbeat', err);
         return;
@@ -264,7 +239,7 @@ export class Failover {
       const cas = await this.store.compareAndSetOwnership(expected, next);
       if (!cas.ok) {
         if (cas.current) this.setKnown(cas.current);
-        this.observer.onTransition(kind, false);
+        this.delegate.onTransition(kind, false);
         return { ok: false, message: `ownership changed meanwhile (now ${cas.current?.owner ?? 'none'} at epoch ${cas.current?.epoch ?? 0})` };
       }
     } catch (err) {
@@ -274,7 +249,7 @@ export class Failover {
     }
     const event = { kind, from: this.known?.owner ?? null, to: next.owner, epoch: next.epoch, by: this.opts.self, at: this.clock.now(), reason, evidence };
     this.setKnown(next);
-    this.observer.onTransition(kind, true);
+    this.delegate.onTransition(kind, true);
     this.log.warn({ transition: kind, owner: next.owner, epoch: next.epoch, reason, evidence }, `ownership ${kind}`);
     await this.store.appendEvent(event).catch((err: unknown) => this.storeFailed('appendEvent', err));
     return { ok: true, changed: true, ownership: next, message: `${next.owner} owns at epoch ${next.epoch}` };
@@ -308,42 +283,14 @@ export class Failover {
 
   private setKnown(own: Ownership): void {
     this.known = own;
-    this.observer.onOwnership(own, own.owner === this.opts.self);
+    this.delegate.onOwnership(own, own.owner === this.opts.self);
   }
 
-  private async beat(): Promise<void> {
-    const now = this.clock.now();
-    const hb: Heartbeat = {
-      node: this.opts.self,
-      status: this.appHealthy() ? 'healthy' : 'unhealthy',
-      at: now,
-      epochSeen: this.known?.epoch ?? epoch(0),
-    };
-    try {
-      await this.store.writeHeartbeat(hb, this.opts.staleAfterMs * 2);
-      const peer = this.opts.peer === null ? null : await this.store.readHeartbeat(this.opts.peer);
-      this.peerAge = peer ? (now - peer.at) / 1000 : null;
-    } catch (err) {
-      this.storeFailed('heartbeat', err);
-      this.peerAge = null;
-    }
-    this.observer.onPeerHeartbeatAge(this.peerAge);
+  private acknowledge(): Promise<void> {
+    return this.heartbeat.beat(this.known?.epoch ?? epoch(0));
   }
 
   private storeFailed(op: string, err: unknown): void {
-    this.observer.onStoreError(op);
-    this.log.error({ op, err: err instanceof Error ? err.message : String(err) }, 'state store operation failed');
-  }
-
-  /** One ownership change at a time: a takeover, a handover and a periodic check never interleave. */
-  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.busy) await this.busy.catch(() => undefined);
-    const p = fn();
-    this.busy = p;
-    try {
-      return await p;
-    } finally {
-      if (this.busy === p) this.busy = null;
-    }
+    storeFailed(this.delegate, this.log, op, err);
   }
 }

@@ -1,19 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { OVERFLOW_OUTCOMES, REJECT_REASONS } from './sip/request-router';
 
 /**
  * Every series the agent exports. Label values are closed sets (the `as const`
  * arrays below) so a hostile peer cannot blow up cardinality.
  */
-export const OVERFLOW_OUTCOMES = ['dissuaded', 'taken_over', 'bridged', 'refused_untrusted', 'cancelled', 'error'] as const;
-export const REJECT_REASONS = [
-  'untrusted',
-  'bad_sdp',
-  'channels_full',
-  'refer',
-  'overload',
-  'malformed',
-  'oversize',
-] as const;
 export const VERDICTS = ['alive', 'dead', 'split'] as const;
 export const TAKEOVER_RESULTS = ['ok', 'lost_race', 'refused'] as const;
 export const PROBE_OUTCOMES = ['alive', 'not-alive', 'no-answer', 'error'] as const;
@@ -25,8 +16,6 @@ export const ALARMS = [
   'redis_unreachable',
   'drachtio_unpinged',
 ] as const;
-export type OverflowOutcome = (typeof OVERFLOW_OUTCOMES)[number];
-export type RejectReason = (typeof REJECT_REASONS)[number];
 export type Alarm = (typeof ALARMS)[number];
 export type TakeoverResult = (typeof TAKEOVER_RESULTS)[number];
 

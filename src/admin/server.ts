@@ -3,15 +3,14 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import type { Logger } from 'pino';
 import { Lockout } from '../core/lockout';
 import type { Config } from '../config/schema';
-import type { Agent } from '../agent';
+import type { AdminDelegate, AdminPort } from './port';
 import { bearerToken, tokenMatches } from './token';
-import { statusOf } from './status';
 
 /**
  * The admin HTTP API: read-only status, health and metrics for anyone who can
  * reach it (loopback by default), mutations only with the bearer token.
  */
-export function buildAdminServer(agent: Agent, cfg: Config['admin'], log: Logger) {
+export function buildAdminServer(agent: AdminPort, cfg: Config['admin'], log: Logger, delegate: AdminDelegate) {
   const app = Fastify({
     loggerInstance: log.child({ component: 'admin' }),
     // A scrape every few seconds would drown the decisions that matter in the log.
@@ -19,23 +18,20 @@ export function buildAdminServer(agent: Agent, cfg: Config['admin'], log: Logger
     ...(cfg.tls ? { https: { cert: readFileSync(cfg.tls.cert), key: readFileSync(cfg.tls.key) } } : {}),
   });
   const lockout = new Lockout(cfg.lockout);
-  const m = agent.metrics;
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
-    const drachtio = agent.connection.connected;
-    const store = agent.store.isReachable();
-    const ready = drachtio && store;
-    return reply.code(ready ? 200 : 503).send({ ready, drachtio, store });
+    const readiness = agent.readiness();
+    return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
 
   app.get('/metrics', async (_req, reply) => {
-    const body = await m.registry.metrics();
-    return reply.type(m.registry.contentType).send(body);
+    const { contentType, body } = await agent.metricsText();
+    return reply.type(contentType).send(body);
   });
 
-  app.get('/status', async () => statusOf(agent));
+  app.get('/status', async () => agent.status());
 
   /** Refuses unless the token is configured, presented, and the source is not locked out. */
   const authorize = async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
@@ -46,14 +42,14 @@ export function buildAdminServer(agent: Agent, cfg: Config['admin'], log: Logger
     const source = req.ip;
     const now = Date.now();
     if (lockout.isLocked(source, now)) {
-      m.adminAuthFailures.inc();
+      delegate.onAuthFailure();
       await reply.code(429).send({ error: 'too many failed attempts from this address; locked out for a while' });
       return false;
     }
     if (!tokenMatches(bearerToken(req.headers.authorization), cfg.token)) {
-      m.adminAuthFailures.inc();
+      delegate.onAuthFailure();
       if (lockout.recordFailure(source, now).lockedNow) {
-        m.adminLockouts.inc();
+        delegate.onLockout();
         log.warn({ source }, 'admin source locked out after repeated bad tokens');
       }
       await reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
@@ -66,7 +62,7 @@ export function buildAdminServer(agent: Agent, cfg: Config['admin'], log: Logger
   for (const kind of ['failback', 'switchover'] as const) {
     app.post(`/${kind}`, async (req, reply) => {
       if (!(await authorize(req, reply))) return reply;
-      const r = await agent.failover.handover(kind, `admin API (${req.ip})`);
+      const r = await agent.handover(kind, `admin API (${req.ip})`);
       if (!r.ok) return reply.code(409).send({ changed: false, message: r.message });
       return reply.send({ changed: r.changed, message: r.message, owner: r.ownership.owner, epoch: r.ownership.epoch });
     });

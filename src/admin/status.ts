@@ -1,30 +1,41 @@
-import type { Agent } from '../agent';
+import type { Config } from '../config/schema';
+import type { Ownership, Verdict } from '../core/types';
+
+/** The live readings the status is made of, as the agent's parts report them. */
+export interface StatusReadings {
+  readonly ownership: Ownership | null;
+  readonly isOwner: boolean;
+  readonly registered: boolean;
+  readonly appHealthy: boolean;
+  readonly drachtioConnected: boolean;
+  readonly store: { readonly kind: 'memory' | 'redis'; readonly reachable: boolean };
+  readonly peerHeartbeatAgeSec: number | null;
+  readonly activeCalls: number;
+  readonly verdict: Verdict | null;
+}
 
 /** Everything an operator wants to see at 3 a.m., in one JSON document. */
-export function statusOf(agent: Agent) {
-  const cfg = agent.config;
-  const own = agent.failover.ownership;
-  const verdict = agent.failover.verdict;
+export function statusOf(cfg: Config, r: StatusReadings) {
   return {
     node: cfg.node.id,
     role: cfg.node.role,
     mode: cfg.mode,
     peer: cfg.peer?.id ?? null,
-    owner: own?.owner ?? null,
-    epoch: own?.epoch ?? null,
-    isOwner: agent.failover.isOwner(),
-    registered: agent.registration.registered,
-    appHealthy: agent.appHealth.isHealthy,
-    drachtioConnected: agent.connection.connected,
-    store: { kind: agent.store.kind, reachable: agent.store.isReachable() },
-    peerHeartbeatAgeSec: agent.failover.peerHeartbeatAgeSec,
-    activeCalls: agent.gate.inUse,
+    owner: r.ownership?.owner ?? null,
+    epoch: r.ownership?.epoch ?? null,
+    isOwner: r.isOwner,
+    registered: r.registered,
+    appHealthy: r.appHealthy,
+    drachtioConnected: r.drachtioConnected,
+    store: r.store,
+    peerHeartbeatAgeSec: r.peerHeartbeatAgeSec,
+    activeCalls: r.activeCalls,
     channels: cfg.app.channels,
-    lastVerdict: verdict && {
-      kind: verdict.kind,
-      heartbeat: verdict.heartbeat,
-      decidedAt: new Date(verdict.sip.decidedAt).toISOString(),
-      probes: verdict.sip.probes,
+    lastVerdict: r.verdict && {
+      kind: r.verdict.kind,
+      heartbeat: r.verdict.heartbeat,
+      decidedAt: new Date(r.verdict.sip.decidedAt).toISOString(),
+      probes: r.verdict.sip.probes,
     },
   };
 }

@@ -1,5 +1,3 @@
-import type { Config } from '../config/schema';
-
 /** An IPv4 block as unsigned 32-bit integers. */
 export interface Cidr {
   readonly network: number;
@@ -71,14 +69,4 @@ export class Acl {
     if (typeof ip === 'string') return false;
     return this.blocks.some((b) => ((ip & b.mask) >>> 0) === b.network);
   }
-}
-
-/**
- * Sources whose SIP requests reach the agent. Lockdown is the guide's "close all
- * external links" switch: only the IPBX remains, so even the peer's probes and
- * local test tools are refused.
- */
-export function sipAcl(cfg: Config): Acl {
-  if (cfg.security.lockdown) return new Acl(cfg.ipbx.addresses);
-  return new Acl([...cfg.ipbx.addresses, ...(cfg.peer?.addresses ?? []), ...cfg.security.trusted, LOOPBACK_CIDR]);
 }

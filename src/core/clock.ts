@@ -13,17 +13,6 @@ export interface Clock {
   clearTimer(handle: TimerHandle): void;
 }
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer: (ms, fn) => {
-    const t = setTimeout(fn, ms);
-    // A pending probe or refresh must never keep a stopping process alive.
-    t.unref();
-    return { id: t };
-  },
-  clearTimer: (h) => clearTimeout(h.id as NodeJS.Timeout),
-};
-
 /** Resolves after `ms`, or at once when `signal` aborts (resolving false). */
 export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {

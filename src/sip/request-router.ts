@@ -1,10 +1,27 @@
 import type { Logger } from 'pino';
 import type { Acl } from '../core/acl';
+import type { DissuasionResponse } from '../core/dissuasion';
 import { checkOffer } from '../core/sdp-check';
-import type { OverflowDecision } from '../overflow-handler';
-import type { OverflowOutcome, RejectReason } from '../metrics';
 import type { Bridge } from './bridge';
 import { header, onRequest, reply, type SipRequest, type SipResponse, type Srf } from './srf';
+
+/** How an INVITE that reached a non-owner ended. A closed set: metrics label by it. */
+export const OVERFLOW_OUTCOMES = ['dissuaded', 'taken_over', 'bridged', 'refused_untrusted', 'cancelled', 'error'] as const;
+/** Why a request was refused before reaching the local application. A closed set: metrics label by it. */
+export const REJECT_REASONS = ['untrusted', 'bad_sdp', 'channels_full', 'refer', 'overload', 'malformed', 'oversize'] as const;
+export type OverflowOutcome = (typeof OVERFLOW_OUTCOMES)[number];
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** What to do with an overflow INVITE, once whoever handles overflow has decided. */
+export type OverflowDecision =
+  | { readonly kind: 'bridge'; readonly tookOver: boolean }
+  | { readonly kind: 'refuse'; readonly response: DissuasionResponse }
+  | { readonly kind: 'cancelled' };
+
+/** Decides overflow INVITEs (overflow-handler.ts). */
+export interface OverflowPort {
+  handle(signal: AbortSignal, log: Logger): Promise<OverflowDecision>;
+}
 
 /** What the router asks of the rest of the agent; the agent implements it. */
 export interface CallRouting {
@@ -12,10 +29,9 @@ export interface CallRouting {
   appHealthy(): boolean;
   /** A reason to shed load right now, or null. */
   overloaded(): string | null;
-  overflow(signal: AbortSignal, log: Logger): Promise<OverflowDecision>;
 }
 
-export interface RouterObserver {
+export interface RouterDelegate {
   onRejected(reason: RejectReason): void;
   onOverflow(outcome: OverflowOutcome): void;
 }
@@ -46,12 +62,12 @@ const REFUSED_METHODS = ['register', 'subscribe', 'message', 'publish', 'notify'
  * then INVITEs are checked (load, SDP) and either bridged (owner) or treated as
  * overflow (non-owner).
  */
-export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routing: CallRouting; log: Logger; observer: RouterObserver }): void {
-  const { acl, bridge, routing, log, observer } = deps;
+export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routing: CallRouting; overflow: OverflowPort; log: Logger; delegate: RouterDelegate }): void {
+  const { acl, bridge, routing, overflow, log, delegate } = deps;
 
   const trusted = (req: SipRequest, res: SipResponse): boolean => {
     if (acl.allows(req.source_address)) return true;
-    observer.onRejected('untrusted');
+    delegate.onRejected('untrusted');
     log.warn({ source: req.source_address, method: req.method }, 'SIP request from an untrusted source refused');
     reply(res, 403, 'Forbidden');
     return false;
@@ -64,7 +80,7 @@ export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routin
 
   onRequest(srf, 'refer', (req, res) => {
     if (!trusted(req, res)) return;
-    observer.onRejected('refer');
+    delegate.onRejected('refer');
     log.warn({ source: req.source_address }, 'REFER refused: transfers are never performed');
     reply(res, 403, 'Forbidden', { Warning: '399 understudy "REFER is not allowed"' });
   });
@@ -79,7 +95,7 @@ export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routin
   onRequest(srf, 'invite', (req, res) => {
     void handleInvite(req, res).catch((err: unknown) => {
       log.error({ err: err instanceof Error ? err.stack : String(err) }, 'INVITE handling failed');
-      observer.onOverflow('error');
+      delegate.onOverflow('error');
       if (!res.finalResponseSent) reply(res, 500);
     });
   });
@@ -88,26 +104,26 @@ export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routin
     const callLog = log.child({ callId: header(req, 'Call-ID') });
     const owner = routing.isOwner();
     if (!trusted(req, res)) {
-      if (!owner) observer.onOverflow('refused_untrusted');
+      if (!owner) delegate.onOverflow('refused_untrusted');
       return;
     }
     const malformed = malformedInvite(req);
     if (malformed) {
-      observer.onRejected(malformed.reason);
+      delegate.onRejected(malformed.reason);
       callLog.warn({ problem: malformed.warning }, `INVITE refused with ${malformed.status}`);
       reply(res, malformed.status, malformed.phrase, { Warning: `399 understudy "${malformed.warning}"` });
       return;
     }
     const overload = routing.overloaded();
     if (overload) {
-      observer.onRejected('overload');
+      delegate.onRejected('overload');
       callLog.warn({ reason: overload }, 'overloaded: INVITE refused with 503');
       reply(res, 503, 'Service Unavailable', { Warning: '399 understudy "overloaded"' });
       return;
     }
     const sdp = checkOffer(header(req, 'Content-Type'), req.body);
     if (!sdp.ok) {
-      observer.onRejected('bad_sdp');
+      delegate.onRejected('bad_sdp');
       callLog.warn({ reason: sdp.reason }, 'INVITE refused with 488');
       reply(res, 488, 'Not Acceptable Here', { Warning: `399 understudy "${sdp.reason.replace(/"/g, "'")}"` });
       return;
@@ -121,22 +137,22 @@ export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routin
     const isCancelled = () => cancelled;
     if (owner) {
       const outcome = await bridge.bridge(req, res, callLog, isCancelled);
-      if (outcome === 'channels_full') observer.onRejected('channels_full');
+      if (outcome === 'channels_full') delegate.onRejected('channels_full');
       return;
     }
-    const decision = await routing.overflow(abort.signal, callLog);
+    const decision = await overflow.handle(abort.signal, callLog);
     if (decision.kind === 'cancelled' || cancelled) {
       // drachtio-server already answered the CANCEL and sent 487: no final response from us.
-      observer.onOverflow('cancelled');
+      delegate.onOverflow('cancelled');
       return;
     }
     if (decision.kind === 'refuse') {
       const { status, reason, headers } = decision.response;
-      observer.onOverflow('dissuaded');
+      delegate.onOverflow('dissuaded');
       reply(res, status, reason, headers);
       return;
     }
     const outcome = await bridge.bridge(req, res, callLog, isCancelled);
-    observer.onOverflow(outcome === 'bridged' ? (decision.tookOver ? 'taken_over' : 'bridged') : outcome === 'cancelled' ? 'cancelled' : 'error');
+    delegate.onOverflow(outcome === 'bridged' ? (decision.tookOver ? 'taken_over' : 'bridged') : outcome === 'cancelled' ? 'cancelled' : 'error');
   }
 }

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Epoch, Heartbeat, NodeId, Ownership, TransitionEvent } from '../core/types';
 
 export type CasOutcome =
@@ -33,4 +34,14 @@ export interface StateStore {
   /** True while the last operation reached the store (always true in memory). */
   isReachable(): boolean;
   close(): Promise<void>;
+}
+
+export interface StoreErrorDelegate {
+  onStoreError(op: string): void;
+}
+
+/** A failed store operation is counted and logged the same way wherever it happens; the caller then falls back. */
+export function storeFailed(delegate: StoreErrorDelegate, log: Logger, op: string, err: unknown): void {
+  delegate.onStoreError(op);
+  log.error({ op, err: err instanceof Error ? err.message : String(err) }, 'state store operation failed');
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { Acl, parseCidr, sipAcl } from '../../src/core/acl';
+import { Acl, parseCidr } from '../../src/core/acl';
+import { sipAcl } from '../../src/config/sip-acl';
 import { configSchema } from '../../src/config/schema';
 
 t.test('parseCidr', async (t) => {

@@ -15,7 +15,7 @@ const TOKEN = 'Adm1nTok3nXq';
 function admin(adminCfg: Record<string, unknown> = { token: TOKEN }) {
   const cfg = validateConfig({ ...singleNodeConfig(), admin: adminCfg });
   const agent = new Agent(cfg, silent);
-  return { app: buildAdminServer(agent, cfg.admin, silent), agent };
+  return { app: buildAdminServer(agent, cfg.admin, silent, agent.adminDelegate), agent };
 }
 
 const post = (token: string | undefined, ip: string) => ({
@@ -52,7 +52,7 @@ t.test('3 bad tokens lock a source out, even with the right token; another sourc
   const other = await app.inject(post(TOKEN, '10.0.0.2'));
   t.notOk([401, 403, 429].includes(other.statusCode), `another source gets through to the operation (${other.statusCode})`);
   t.match(other.json(), { message: /owns at epoch/ });
-  const metrics = await agent.metrics.registry.metrics();
+  const metrics = (await agent.metricsText()).body;
   t.match(metrics, /^understudy_admin_auth_failures_total 5$/m);
   t.match(metrics, /^understudy_admin_lockouts_total 1$/m);
 });

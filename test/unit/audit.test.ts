@@ -1,5 +1,5 @@
 import t from 'tap';
-import { auditConfig, auditExitCode, type Finding, formatFindings } from '../../src/core/audit';
+import { auditConfig, auditExitCode, type Finding, formatFindings } from '../../src/config/audit';
 import { configSchema } from '../../src/config/schema';
 
 const STRONG = 'Tq7#vLm2pX';

@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import t, { type Test } from 'tap';
 import { Registry } from 'prom-client';
 import { parse } from 'yaml';
-import { ALARMS, createMetrics, OVERFLOW_OUTCOMES, PROBE_OUTCOMES, REJECT_REASONS, VERDICTS } from '../../src/metrics';
+import { ALARMS, createMetrics, PROBE_OUTCOMES, VERDICTS } from '../../src/metrics';
+import { OVERFLOW_OUTCOMES, REJECT_REASONS } from '../../src/sip/request-router';
 
 const root = resolve(__dirname, '../..');
 const exported = new Set(createMetrics(new Registry()).registry.getMetricsAsArray().map((m) => m.name));

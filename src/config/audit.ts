@@ -1,6 +1,6 @@
-import type { Config } from '../config/schema';
-import { Acl, LOOPBACK_CIDR, parseCidr } from './acl';
-import { secretWeakness } from './secrets';
+import type { Config } from './schema';
+import { Acl, LOOPBACK_CIDR, parseCidr } from '../core/acl';
+import { secretWeakness } from '../core/secrets';
 
 export type Severity = 'high' | 'medium' | 'low';
 

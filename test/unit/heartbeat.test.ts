@@ -1,0 +1,47 @@
+import pino from 'pino';
+import t from 'tap';
+import { epoch } from '../../src/core/types';
+import { HeartbeatPublisher } from '../../src/heartbeat';
+import { MemoryStore } from '../../src/state/memory-store';
+import { FakeClock } from '../support/fake-clock';
+import { faulty } from '../support/faulty-store';
+
+function publisher(peer: string | null) {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  const ages: Array<number | null> = [];
+  const errors: string[] = [];
+  const hb = new HeartbeatPublisher(
+    { self: 'b', peer, staleAfterMs: 3000 },
+    store,
+    clock,
+    pino({ level: 'silent' }),
+    { onStoreError: (op) => errors.push(op), onPeerHeartbeatAge: (s) => ages.push(s) },
+    () => true,
+  );
+  return { hb, clock, store, ages, errors };
+}
+
+t.test('a beat writes status, time and the epoch seen, and reads the peer age back', async (t) => {
+  const { hb, clock, store, ages } = publisher('a');
+  await store.writeHeartbeat({ node: 'a', status: 'healthy', at: clock.now(), epochSeen: epoch(1) }, 10_000);
+  await clock.advance(1500);
+  await hb.beat(epoch(2));
+  t.match(await store.readHeartbeat('b'), { node: 'b', status: 'healthy', at: clock.now(), epochSeen: 2 });
+  t.equal(hb.peerAgeSec, 1.5);
+  t.strictSame(ages, [1.5]);
+});
+
+t.test('no peer heartbeat, no peer, or no store: the age is unknown', async (t) => {
+  const absent = publisher('a');
+  await absent.hb.beat(epoch(1));
+  t.equal(absent.hb.peerAgeSec, null);
+  const single = publisher(null);
+  await single.hb.beat(epoch(1));
+  t.equal(single.hb.peerAgeSec, null);
+  const down = publisher('a');
+  down.store.down = true;
+  await down.hb.beat(epoch(1));
+  t.strictSame(down.ages, [null]);
+  t.strictSame(down.errors, ['heartbeat']);
+});
