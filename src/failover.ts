@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { type Clock, sleep, type TimerHandle } from './core/clock';
 import { type AcquireNext, type AcquireStep, firstAcquireStep, nextAcquireStep, peerReleased, rollbackMove, type StepOutcome } from './core/one-contact';
-import { initialOwnership, planMove, registrationIntent } from './core/ownership';
-import { type Epoch, epoch, type NodeId, type Ownership, type TransitionKind, type Verdict } from './core/types';
+import { planMove, reconcileStoredOwnership, registrationIntent } from './core/ownership';
+import { type Epoch, type NodeId, type Ownership, type TransitionKind, type Verdict } from './core/types';
 import { serialized } from './serialized';
 import { type StateStore, type StoreErrorDelegate, storeFailed } from './state/store';
 
@@ -22,9 +22,9 @@ export interface FailoverDelegate extends StoreErrorDelegate {
   onAlarm(name: 'ownership_unreadable' | 'takeover_refused', raised: boolean): void;
 }
 
-/** What the transitions need of the heartbeat (heartbeat.ts): acknowledging the epoch this node has acted on. */
+/** What the transitions need of the heartbeat (heartbeat.ts): acknowledging the ownership this node has acted on. */
 export interface HeartbeatPort {
-  beat(epochSeen: Epoch): Promise<void>;
+  beat(seen: Ownership | null): Promise<void>;
 }
 
 export interface FailoverOptions {
@@ -55,6 +55,7 @@ export class Failover {
   private timer: TimerHandle | null = null;
   /** Between start() and stop(): before start() the store may not be connected yet. */
   private running = false;
+  private startedAt = 0;
 
   constructor(
     private readonly opts: FailoverOptions,
@@ -76,6 +77,7 @@ export class Failover {
 
   start(): void {
     this.running = true;
+    this.startedAt = this.clock.now();
     void this.tick();
   }
 
@@ -158,6 +160,7 @@ export class Failover {
   /** Makes the registration match the stored ownership. */
   private async apply(): Promise<void> {
     const read = await this.readOwnership();
+    if (read === 'waiting') return;
     if (read === 'unreadable' && this.known) return; // keep doing what we did; the store will be back
     const intent = registrationIntent(this.opts.self, read === 'unreadable' ? 'unreadable' : read, {
       ignoreUnreadableOwnership: this.opts.ignoreUnreadableOwnership,
@@ -255,30 +258,63 @@ export class Failover {
     return { ok: true, changed: true, ownership: next, message: `${next.owner} owns at epoch ${next.epoch}` };
   }
 
-  private async readOwnership(): Promise<Ownership | 'unreadable'> {
+  /**
+   * The stored ownership, reconciled with what this node and its peer know
+   * (core/ownership.ts: the newest wins, a store that lost it gets it back).
+   * `waiting`: the store is empty and the peer may not have written yet.
+   */
+  private async readOwnership(): Promise<Ownership | 'unreadable' | 'waiting'> {
     try {
-      let own = await this.store.readOwnership();
-      if (own === null) {
-        // First start of the pair: the configured primary owns. Both nodes may race here; one write wins.
-        const cas = await this.store.compareAndSetOwnership(null, initialOwnership(this.opts.primary));
-        own = cas.ok ? cas.ownership : cas.current;
-        if (cas.ok) {
-          const first = cas.ownership;
-          await this.store.appendEvent({ kind: 'init', from: null, to: first.owner, epoch: first.epoch, by: this.opts.self, at: this.clock.now(), reason: 'first start' });
-        }
+      const stored = await this.store.readOwnership();
+      const now = this.clock.now();
+      // The peer's view matters when the store is empty, or before this node knows anything itself.
+      const peer = this.opts.peer;
+      const peerHeartbeat = peer !== null && (stored === null || this.known === null) ? await this.store.readHeartbeat(peer) : null;
+      const action = reconcileStoredOwnership(stored, {
+        known: this.known,
+        peerHeartbeat,
+        now,
+        staleAfterMs: this.opts.staleAfterMs,
+        primary: this.opts.primary,
+        peerHadTimeToBeat: peer === null || now - this.startedAt >= 2 * this.opts.heartbeatIntervalMs,
+      });
+      switch (action.kind) {
+        case 'follow':
+          this.setKnown(action.ownership);
+          return action.ownership;
+        case 'wait':
+          this.log.info(action.reason);
+          return 'waiting';
+        case 'write':
+          return await this.writeStored(stored, action);
       }
-      if (own === null) return 'unreadable';
-      this.setKnown(own);
-      return own;
     } catch (err) {
       this.storeFailed('readOwnership', err);
       return 'unreadable';
     }
   }
 
+  /** The first ownership, or one the store lost, written back. Both nodes may race here; one write wins and both follow it. */
+  private async writeStored(
+    stored: Ownership | null,
+    action: Extract<ReturnType<typeof reconcileStoredOwnership>, { kind: 'write' }>,
+  ): Promise<Ownership | 'waiting'> {
+    const cas = await this.store.compareAndSetOwnership(action.expected, action.next);
+    if (!cas.ok) {
+      if (cas.current === null) return 'waiting';
+      this.setKnown(cas.current);
+      return cas.current;
+    }
+    const own = cas.ownership;
+    if (action.transition === 'restore') this.log.warn({ owner: own.owner, epoch: own.epoch, stored }, `ownership restored: ${action.reason}`);
+    this.setKnown(own);
+    await this.store.appendEvent({ kind: action.transition, from: stored?.owner ?? null, to: own.owner, epoch: own.epoch, by: this.opts.self, at: this.clock.now(), reason: action.reason });
+    return own;
+  }
+
   private async readOrKnown(): Promise<Ownership | null> {
     const read = await this.readOwnership();
-    return read === 'unreadable' ? this.known : read;
+    return typeof read === 'string' ? this.known : read;
   }
 
   private setKnown(own: Ownership): void {
@@ -287,7 +323,7 @@ export class Failover {
   }
 
   private acknowledge(): Promise<void> {
-    return this.heartbeat.beat(this.known?.epoch ?? epoch(0));
+    return this.heartbeat.beat(this.known);
   }
 
   private storeFailed(op: string, err: unknown): void {

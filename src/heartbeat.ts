@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from './core/clock';
-import type { Epoch, Heartbeat, NodeId } from './core/types';
+import { epoch, type Heartbeat, type NodeId, type Ownership } from './core/types';
 import { type StateStore, type StoreErrorDelegate, storeFailed } from './state/store';
 
 export interface HeartbeatDelegate extends StoreErrorDelegate {
@@ -36,9 +36,11 @@ export class HeartbeatPublisher {
     return this.peerAge;
   }
 
-  async beat(epochSeen: Epoch): Promise<void> {
+  /** `seen`: the ownership this node acts on; the new owner after a handover waits for its epoch here. */
+  async beat(seen: Ownership | null): Promise<void> {
     const now = this.clock.now();
-    const hb: Heartbeat = { node: this.opts.self, status: this.appHealthy() ? 'healthy' : 'unhealthy', at: now, epochSeen };
+    const status = this.appHealthy() ? 'healthy' : 'unhealthy';
+    const hb: Heartbeat = seen === null ? { node: this.opts.self, status, at: now, epochSeen: epoch(0) } : { node: this.opts.self, status, at: now, epochSeen: seen.epoch, ownerSeen: seen.owner };
     try {
       await this.store.writeHeartbeat(hb, this.opts.staleAfterMs * 2);
       const peer = this.opts.peer === null ? null : await this.store.readHeartbeat(this.opts.peer);

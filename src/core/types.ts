@@ -85,9 +85,12 @@ export interface Heartbeat {
   /** Wall-clock ms when written. */
   readonly at: number;
   readonly epochSeen: Epoch;
+  /** The owner this node follows at `epochSeen`; absent while it knows none. */
+  readonly ownerSeen?: NodeId;
 }
 
-export type TransitionKind = 'init' | 'takeover' | 'rollback' | 'failback' | 'switchover';
+/** `restore`: the store had lost the ownership (or held an older one) and a node wrote back the newest it knew. */
+export type TransitionKind = 'init' | 'restore' | 'takeover' | 'rollback' | 'failback' | 'switchover';
 
 /** One change of ownership, with why it happened; appended to the event stream. */
 export interface TransitionEvent {

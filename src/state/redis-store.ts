@@ -177,10 +177,11 @@ function parseHeartbeat(raw: string, key: string): Heartbeat {
   if (typeof v.node !== 'string' || (v.status !== 'healthy' && v.status !== 'unhealthy') || typeof v.at !== 'number' || typeof v.epochSeen !== 'number') {
     throw new Error(`${key}: not a heartbeat record`);
   }
-  return { node: v.node, status: v.status, at: v.at, epochSeen: epoch(v.epochSeen) };
+  const hb: Heartbeat = { node: v.node, status: v.status, at: v.at, epochSeen: epoch(v.epochSeen) };
+  return typeof v.ownerSeen === 'string' ? { ...hb, ownerSeen: v.ownerSeen } : hb;
 }
 
-const TRANSITION_KINDS = ['init', 'takeover', 'rollback', 'failback', 'switchover'] as const;
+const TRANSITION_KINDS = ['init', 'restore', 'takeover', 'rollback', 'failback', 'switchover'] as const;
 
 function parseEvent(raw: string, key: string): TransitionEvent {
   const v = parseJson(raw, key);

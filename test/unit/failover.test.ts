@@ -11,6 +11,8 @@ import { FakeRegistration } from '../support/fake-registration';
 
 const silent = pino({ level: 'silent' });
 const HB = { heartbeatIntervalMs: 1000, staleAfterMs: 3000 };
+/** An empty store is claimed only once a live peer would have beaten: two intervals after start. */
+const FIRST_CLAIM_MS = 2 * HB.heartbeatIntervalMs;
 
 function node(self: 'a' | 'b', store: StateStore, clock: FakeClock, opts: { ignoreUnreadableOwnership?: boolean; healthy?: boolean } = {}) {
   const registration = new FakeRegistration();
@@ -49,7 +51,7 @@ const deadVerdict = { kind: 'dead' as const, sip: dead, heartbeat: 'stale' as co
 async function started(self: 'a' | 'b', store: StateStore, clock: FakeClock, opts = {}) {
   const n = node(self, store, clock, opts);
   n.failover.start();
-  await clock.advance(0);
+  await clock.advance(FIRST_CLAIM_MS);
   return n;
 }
 
@@ -79,7 +81,7 @@ t.test('both nodes starting at the same moment agree on one owner', async (t) =>
   const b = node('b', store, clock);
   a.failover.start();
   b.failover.start();
-  await clock.advance(0);
+  await clock.advance(FIRST_CLAIM_MS);
   t.strictSame(await store.readOwnership(), { owner: 'a', epoch: 1 });
   t.equal(a.failover.isOwner(), true);
   t.equal(b.failover.isOwner(), false);
@@ -139,8 +141,8 @@ for (const refused of ['clearAll', 'keep'] as const) {
 t.test('a takeover that loses the race follows the winner', async (t) => {
   const clock = new FakeClock();
   const store = new MemoryStore();
-  const b = await started('b', store, clock);
-  // Someone else changed ownership after b last read it: b's CAS must fail.
+  await started('b', store, clock); // the store now holds a at epoch 1
+  // Someone else changed ownership after the racer last read it: its CAS must fail.
   const slow: StateStore = Object.assign(Object.create(store) as StateStore, {
     readOwnership: async () => ({ owner: 'a', epoch: epoch(1) }) as Ownership,
   });
@@ -150,7 +152,8 @@ t.test('a takeover that loses the race follows the winner', async (t) => {
   t.equal(r.ok, false);
   t.strictSame(racer.registration.steps, []);
   t.strictSame(racer.failover.ownership, { owner: 'a', epoch: 2 });
-  t.equal(b.failover.isOwner(), false);
+  t.equal(racer.failover.isOwner(), false);
+  t.strictSame(await store.readOwnership(), { owner: 'a', epoch: 2 }, 'the winner is untouched');
 });
 
 t.test('takeover with the store down: the SIP path alone decides, applied locally', async (t) => {
@@ -260,9 +263,72 @@ t.test('a drachtio connection before start() reads nothing: ownership is applied
   t.equal(a.alarms.get('ownership_unreadable'), undefined, 'no alarm for a store that was never asked');
   store.down = false;
   a.failover.start();
-  await clock.advance(0);
+  await clock.advance(FIRST_CLAIM_MS);
   t.strictSame(a.registration.steps, ['clearAll', 'keep'], 'start() registers');
   a.failover.stop();
   await a.failover.resync();
   t.strictSame(a.registration.steps, ['clearAll', 'keep'], 'after stop() a reconnect changes nothing either');
+});
+
+t.test('the store restarts without its data after a takeover: the owner writes its epoch back, nobody fails back', async (t) => {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  const a = await started('a', store, clock);
+  const b = await started('b', store, clock);
+  t.match(await b.failover.takeOver(deadVerdict), { ok: true, ownership: { owner: 'b', epoch: 2 } });
+  await clock.advance(HB.heartbeatIntervalMs);
+  t.equal(a.registration.maintained, false, 'a unregistered after the takeover');
+  const bSteps = b.registration.steps.length;
+  store.replace(new MemoryStore());
+  await clock.advance(3 * HB.heartbeatIntervalMs);
+  t.strictSame(await store.readOwnership(), { owner: 'b', epoch: 2 }, 'ownership restored at the same epoch');
+  t.equal(b.failover.isOwner(), true);
+  t.equal(a.failover.isOwner(), false);
+  t.equal(a.registration.maintained, false, 'the primary did not register');
+  t.strictSame(b.registration.steps.slice(bSteps), [], 'the owner did not unregister or register again');
+  t.match(await store.recentEvents(10), [{ kind: 'restore', to: 'b', epoch: 2 }]);
+});
+
+t.test('a store that lost its last writes (an older epoch) gets the newest one back; epochs never go backwards', async (t) => {
+  const clock = new FakeClock();
+  const store = faulty(new MemoryStore());
+  const a = await started('a', store, clock);
+  const b = await started('b', store, clock);
+  await b.failover.takeOver(deadVerdict);
+  await clock.advance(HB.heartbeatIntervalMs);
+  const stale = new MemoryStore();
+  await stale.compareAndSetOwnership(null, { owner: 'a', epoch: epoch(1) });
+  store.replace(stale);
+  await clock.advance(2 * HB.heartbeatIntervalMs);
+  t.strictSame(await store.readOwnership(), { owner: 'b', epoch: 2 });
+  t.equal(a.failover.isOwner(), false, 'the primary never followed epoch 1 again');
+  t.equal(a.registration.maintained, false);
+  t.equal(b.failover.isOwner(), true);
+});
+
+t.test("a primary restarting while the store is empty does not claim while the peer's heartbeat says the peer owns", async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  // The store came back empty but for b's heartbeat: b owned at epoch 2 and has not written ownership back yet.
+  await store.writeHeartbeat({ node: 'b', status: 'healthy', at: clock.now(), epochSeen: epoch(2), ownerSeen: 'b' }, 10_000);
+  const a = node('a', store, clock);
+  a.failover.start();
+  await clock.advance(0);
+  t.strictSame(await store.readOwnership(), { owner: 'b', epoch: 2 }, "the peer's ownership, not a claim at epoch 1");
+  t.equal(a.failover.isOwner(), false);
+  t.strictSame(a.registration.steps, [], 'no REGISTER');
+});
+
+t.test('first start with an empty store and no peer heartbeat: the primary waits two heartbeat intervals, then claims', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const a = node('a', store, clock);
+  a.failover.start();
+  await clock.advance(FIRST_CLAIM_MS - 1);
+  t.equal(await store.readOwnership(), null, 'nothing claimed before');
+  t.strictSame(a.registration.steps, []);
+  t.equal(a.alarms.get('ownership_unreadable'), undefined, 'waiting is not an unreadable store');
+  await clock.advance(1);
+  t.strictSame(await store.readOwnership(), { owner: 'a', epoch: 1 });
+  t.strictSame(a.registration.steps, ['clearAll', 'keep']);
 });

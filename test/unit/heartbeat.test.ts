@@ -22,26 +22,32 @@ function publisher(peer: string | null) {
   return { hb, clock, store, ages, errors };
 }
 
-t.test('a beat writes status, time and the epoch seen, and reads the peer age back', async (t) => {
+t.test('a beat writes status, time and the ownership seen, and reads the peer age back', async (t) => {
   const { hb, clock, store, ages } = publisher('a');
   await store.writeHeartbeat({ node: 'a', status: 'healthy', at: clock.now(), epochSeen: epoch(1) }, 10_000);
   await clock.advance(1500);
-  await hb.beat(epoch(2));
-  t.match(await store.readHeartbeat('b'), { node: 'b', status: 'healthy', at: clock.now(), epochSeen: 2 });
+  await hb.beat({ owner: 'a', epoch: epoch(2) });
+  t.strictSame(await store.readHeartbeat('b'), { node: 'b', status: 'healthy', at: clock.now(), epochSeen: 2, ownerSeen: 'a' });
   t.equal(hb.peerAgeSec, 1.5);
   t.strictSame(ages, [1.5]);
 });
 
 t.test('no peer heartbeat, no peer, or no store: the age is unknown', async (t) => {
   const absent = publisher('a');
-  await absent.hb.beat(epoch(1));
+  await absent.hb.beat({ owner: 'a', epoch: epoch(1) });
   t.equal(absent.hb.peerAgeSec, null);
   const single = publisher(null);
-  await single.hb.beat(epoch(1));
+  await single.hb.beat({ owner: 'a', epoch: epoch(1) });
   t.equal(single.hb.peerAgeSec, null);
   const down = publisher('a');
   down.store.down = true;
-  await down.hb.beat(epoch(1));
+  await down.hb.beat({ owner: 'a', epoch: epoch(1) });
   t.strictSame(down.ages, [null]);
   t.strictSame(down.errors, ['heartbeat']);
+});
+
+t.test('before it knows any ownership a node beats epoch 0 and no owner', async (t) => {
+  const { hb, clock, store } = publisher('a');
+  await hb.beat(null);
+  t.strictSame(await store.readHeartbeat('b'), { node: 'b', status: 'healthy', at: clock.now(), epochSeen: 0 });
 });

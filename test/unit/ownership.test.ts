@@ -1,5 +1,6 @@
 import t from 'tap';
-import { initialOwnership, planMove, registrationIntent, type RegistrationIntent } from '../../src/core/ownership';
+import { initialOwnership, planMove, reconcileStoredOwnership, registrationIntent, type RegistrationIntent, type StoredOwnershipContext } from '../../src/core/ownership';
+import type { Heartbeat } from '../../src/core/types';
 import { epoch, nextEpoch, type Ownership } from '../../src/core/types';
 
 const A = 'node-a';
@@ -78,4 +79,49 @@ t.test('registrationIntent, every combination', async (t) => {
     t.equal(registrationIntent(A, owned(B, 3), o), 'unregister', `peer owns → unregister (${label})`);
     t.equal(registrationIntent(A, 'unreadable', o), whenUnreadable, `unreadable → ${whenUnreadable} (${label})`);
   }
+});
+
+t.test('reconcileStoredOwnership: the newest ownership anyone knows wins, and an empty store is claimed only by the primary, late', async (t) => {
+  const NOW = 100_000;
+  const ctx: StoredOwnershipContext = { known: null, peerHeartbeat: null, now: NOW, staleAfterMs: 3000, primary: A, peerHadTimeToBeat: true };
+  const beat = (ownerSeen: string | undefined, e: number, ageMs: number): Heartbeat => ({
+    node: B,
+    status: 'healthy',
+    at: NOW - ageMs,
+    epochSeen: epoch(e),
+    ...(ownerSeen === undefined ? {} : { ownerSeen }),
+  });
+  const cases: [string, Ownership | null, Partial<StoredOwnershipContext>, unknown][] = [
+    ['stored, nothing known: follow it', owned(B, 2), {}, { kind: 'follow', ownership: { owner: B, epoch: 2 } }],
+    ['stored as new as what we knew: follow it', owned(B, 2), { known: owned(B, 2) }, { kind: 'follow', ownership: { owner: B, epoch: 2 } }],
+    ['stored newer than what we knew (a handover we missed): follow it', owned(A, 3), { known: owned(B, 2) }, { kind: 'follow', ownership: { owner: A, epoch: 3 } }],
+    [
+      'stored older than what we knew (a replica that missed writes): write ours back over it',
+      owned(A, 1),
+      { known: owned(B, 2) },
+      { kind: 'write', transition: 'restore', expected: 1, next: { owner: B, epoch: 2 } },
+    ],
+    ['store empty, we knew: write it back', null, { known: owned(B, 2) }, { kind: 'write', transition: 'restore', expected: null, next: { owner: B, epoch: 2 } }],
+    [
+      "store empty, nothing known, the peer's fresh heartbeat follows B at 2: write that, never claim",
+      null,
+      { peerHeartbeat: beat(B, 2, 500) },
+      { kind: 'write', transition: 'restore', expected: null, next: { owner: B, epoch: 2 } },
+    ],
+    [
+      "store empty, we knew 2, the peer's heartbeat follows 3: the newer wins",
+      null,
+      { known: owned(B, 2), peerHeartbeat: beat(A, 3, 500) },
+      { kind: 'write', transition: 'restore', expected: null, next: { owner: A, epoch: 3 } },
+    ],
+    ["store empty, the peer's heartbeat is stale: it says nothing; first start", null, { peerHeartbeat: beat(B, 2, 3001) }, { kind: 'write', transition: 'init', expected: null, next: { owner: A, epoch: 1 } }],
+    ['store empty, the peer knows no owner (epoch 0): first start', null, { peerHeartbeat: beat(undefined, 0, 100) }, { kind: 'write', transition: 'init', expected: null, next: { owner: A, epoch: 1 } }],
+    ['store empty, nobody knows anything, the peer may not have beaten yet: wait', null, { peerHadTimeToBeat: false }, { kind: 'wait' }],
+  ];
+  for (const [name, stored, over, expected] of cases) t.match(reconcileStoredOwnership(stored, { ...ctx, ...over }), expected, name);
+  t.match(
+    reconcileStoredOwnership(owned(A, 1), { ...ctx, known: owned(B, 2) }),
+    { reason: 'the store holds epoch 1, this node knew node-b at epoch 2: the store lost writes' },
+    'the reason says what happened',
+  );
 });
