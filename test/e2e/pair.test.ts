@@ -4,10 +4,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import Redis from 'ioredis';
 import t, { type Test } from 'tap';
 import { type RunningAgent, startAgent } from '../support/agent';
 import { type Drachtio, startDrachtio } from '../support/drachtio';
-import { freeTcpPort, sleep, waitFor } from '../support/processes';
+import { freeTcpPort, waitFor } from '../support/processes';
 import { type RedisServer, startRedis } from '../support/redis';
 import { e2e } from '../support/rig';
 import { isRequest, registrarBindings, type Sipp, startSipp, statusOf } from '../support/sipp';
@@ -123,11 +124,28 @@ async function kill(node: Node): Promise<void> {
   await node.drachtio.stop();
 }
 
+/** Until `agent` reads its peer's heartbeat as stale or gone (the test config's staleAfterMs is 1.2 s). */
+async function peerGone(agent: RunningAgent): Promise<void> {
+  await waitFor(
+    async () => {
+      const age = (await status(agent)).peerHeartbeatAgeSec as number | null;
+      return age === null || age > 1.2;
+    },
+    5000,
+    "the dead peer's heartbeat to go stale",
+  );
+}
+
+/** Until `agent` has completed a heartbeat tick (it applies ownership first, then beats and reads the peer). */
+async function ticked(agent: RunningAgent): Promise<void> {
+  await waitFor(async () => (await status(agent)).peerHeartbeatAgeSec !== null, 5000, 'a first heartbeat tick');
+}
+
 function run(): void {
   t.test('a. primary killed: the secondary takes over on the next overflow call', async (t) => {
     const p = await pair(t);
     await kill(p.a);
-    await sleep(1500); // its heartbeat goes stale
+    await peerGone(p.b.agent);
     const c = call(NET.nodeB);
     t.equal(await c.finished(20_000), 0);
     t.strictSame(finals(c), [200], 'the overflow call was bridged');
@@ -140,12 +158,12 @@ function run(): void {
   t.test('b. primary restarted stays passive; failback moves ownership back; a call in progress completes', async (t) => {
     const p = await pair(t);
     await kill(p.a);
-    await sleep(1500);
+    await peerGone(p.b.agent);
     const first = call(NET.nodeB);
     t.equal(await first.finished(20_000), 0, 'takeover call');
     await p.a.drachtio.restart();
     const a = await p.startNode('a');
-    await sleep(1000);
+    await ticked(a);
     t.match(await status(a), { owner: 'node-b', isOwner: false, registered: false }, 'the returning primary does not register');
     const inProgress = call(NET.nodeB, 4000);
     await waitFor(() => finals(inProgress).includes(200), 5000, 'the long call to be answered on the secondary');
@@ -211,24 +229,56 @@ function run(): void {
     await p.a.agent.waitForLog((l) => l.msg === 'state store reachable', 8000, 'the store to come back');
     await waitFor(async () => ((await status(p.b.agent)).peerHeartbeatAgeSec as number | null) !== null, 5000, 'heartbeats to resume');
     t.equal((await p.a.agent.admin('/readyz')).status, 200);
+  });
+
+  t.test('e. both agents restarted at the same moment on an empty store: exactly one owner afterwards', async (t) => {
+    const p = await pair(t);
+    await Promise.all([p.a.agent.stop(), p.b.agent.stop()]);
+    // The test's Redis keeps nothing across a restart: the two nodes race for the first ownership.
+    await p.redis.stop();
+    await p.redis.restart();
+    const [a, b] = await Promise.all([p.startNode('a'), p.startNode('b')]);
+    await waitFor(async () => (await status(a)).registered === true, 8000, 'the primary to register');
+    await Promise.all([ticked(a), ticked(b)]);
+    t.match(await status(a), { owner: 'node-a', epoch: 1, isOwner: true, registered: true });
+    t.match(await status(b), { owner: 'node-a', epoch: 1, isOwner: false, registered: false });
     neverTwo(t, p);
   });
 
-  t.test('e. both agents restarted at the same moment: exactly one owner afterwards', async (t) => {
+  t.test('g. Redis restarted without its data after a switchover: the owner writes its epoch back, the primary does not claim', async (t) => {
     const p = await pair(t);
-    await Promise.all([p.a.agent.stop(), p.b.agent.stop()]);
-    const [a, b] = await Promise.all([p.startNode('a'), p.startNode('b')]);
-    await sleep(1500);
-    const owners = [await status(a), await status(b)].filter((s) => s.isOwner === true);
-    t.equal(owners.length, 1, 'one owner');
-    t.equal(owners[0]?.node, 'node-a');
+    const sw = cli('switchover', p.a);
+    t.equal(sw.code, 0, `switchover: ${sw.out.trim()}`);
+    await waitFor(async () => (await status(p.b.agent)).registered === true, 8000, 'the secondary to register');
+    await waitFor(async () => (await status(p.a.agent)).registered === false, 8000, 'the primary to unregister');
+    const registersBefore = p.a.agent.logs().filter((l) => l.msg === 'this node owns the registration: registering').length;
+    await p.redis.stop();
+    const restartedAt = Date.now();
+    await p.redis.restart();
+    const restored = (l: { msg?: string }) => l.msg?.startsWith('ownership restored') === true;
+    await waitFor(() => [p.a.agent, p.b.agent].some((ag) => ag.logs().some(restored)), 10_000, 'a node to write ownership back');
+    const redis = new Redis(p.redis.url);
+    t.teardown(() => redis.disconnect());
+    // Both nodes beat again after the restore, each saying it follows node-b at epoch 2.
+    const beatsEpoch2 = async (node: string) => {
+      const raw = await redis.get(`understudy:heartbeat:${node}`);
+      const hb = raw === null ? null : (JSON.parse(raw) as { at: number; epochSeen: number; ownerSeen?: string });
+      return hb !== null && hb.at > restartedAt + 1000 && hb.epochSeen === 2 && hb.ownerSeen === 'node-b';
+    };
+    await waitFor(async () => (await beatsEpoch2('node-a')) && (await beatsEpoch2('node-b')), 8000, 'both nodes to acknowledge epoch 2 again');
+    t.strictSame(JSON.parse((await redis.get('understudy:ownership')) ?? 'null'), { owner: 'node-b', epoch: 2 }, 'ownership in the store: node-b at epoch 2, not back to 1');
+    t.match(await status(p.a.agent), { owner: 'node-b', epoch: 2, isOwner: false, registered: false });
+    t.match(await status(p.b.agent), { owner: 'node-b', epoch: 2, isOwner: true, registered: true });
+    t.equal(p.a.agent.logs().filter((l) => l.msg === 'this node owns the registration: registering').length, registersBefore, 'the primary never registered');
+    t.notOk(p.b.agent.logs().some((l) => l.msg === 'ownership moved to the peer: unregistering'), 'the owner never stepped down');
+    t.strictSame(registrarBindings(p.registrar.messages()).at(-1)?.contacts, [contactOf(NET.nodeB)]);
     neverTwo(t, p);
   });
 
   t.test('f. mode backup: primary dead, no takeover; `understudy switchover` performs it', async (t) => {
     const p = await pair(t, { mode: 'backup' });
     await kill(p.a);
-    await sleep(1500);
+    await peerGone(p.b.agent);
     const c = call(NET.nodeB);
     t.equal(await c.finished(20_000), 0);
     t.strictSame(finals(c), [486], 'dissuaded, not taken over');
