@@ -17,10 +17,16 @@ t.test('every verdict in every mode', async (t) => {
   }
 });
 
+// Enumerated apart from the table, so a pair missing from it still gets checked.
+const VERDICTS: readonly VerdictKind[] = ['alive', 'split', 'dead'];
+const MODES: readonly Mode[] = ['ha', 'backup'];
+
+t.test('the table covers every verdict in every mode', async (t) => {
+  t.equal(table.length, VERDICTS.length * MODES.length);
+  for (const v of VERDICTS) for (const m of MODES) t.ok(table.some(([tv, tm]) => tv === v && tm === m), `${v} in ${m} mode`);
+});
+
 t.test('only a dead owner in ha mode leads to a takeover', async (t) => {
-  const takeovers = table.filter(([verdict, mode]) => decideOverflow(verdict, mode).kind === 'takeover');
-  t.strictSame(
-    takeovers.map(([verdict, mode]) => [verdict, mode]),
-    [['dead', 'ha']],
-  );
+  const takeovers = VERDICTS.flatMap((v) => MODES.filter((m) => decideOverflow(v, m).kind === 'takeover').map((m) => `${v}/${m}`));
+  t.strictSame(takeovers, ['dead/ha']);
 });
