@@ -8,7 +8,8 @@ import Srf from 'drachtio-srf';
 const [port, secret, target] = process.argv.slice(2);
 if (!port || !secret || !target) throw new Error('usage: minimal-b2bua PORT SECRET TARGET');
 const srf = new Srf();
-srf.connect({ host: '127.0.0.1', port: Number(port), secret });
+// Typed as a promise, but drachtio-srf returns its app here; failures come as 'error' events.
+void srf.connect({ host: '127.0.0.1', port: Number(port), secret });
 srf.on('connect', () => process.stdout.write('connected\n'));
 srf.on('error', () => undefined);
 srf.invite((req, res) => {
