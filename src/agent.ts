@@ -143,7 +143,7 @@ export class Agent {
       );
 
     this.gate = new ChannelGate(cfg.app.channels);
-    const bridge = new Bridge(srf, cfg.app.target, this.gate, clock, {
+    const bridge = new Bridge(srf, cfg.app, this.gate, clock, {
       onCallCount: (n) => m.activeCalls.set(n),
       onSetup: (s) => m.callSetup.observe(s),
       onReferRefused: () => m.sipRejected.inc({ reason: 'refer' }),
