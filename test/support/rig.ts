@@ -44,7 +44,7 @@ export interface Rig {
  */
 export async function rig(
   t: Test,
-  o: { owner?: boolean; tls?: boolean; registrarPassword?: string; app?: 'app-uas.xml' | 'app-uas-cancel.xml'; appPauseMs?: number; overrides?: Record<string, Record<string, unknown>> } = {},
+  o: { owner?: boolean; tls?: boolean; registrarPassword?: string; app?: 'app-uas.xml' | 'app-uas-cancel.xml' | 'app-uas-info.xml' | 'app-uas-bye-at-once.xml'; appPauseMs?: number; overrides?: Record<string, Record<string, unknown>> } = {},
 ): Promise<Rig> {
   const address = o.owner ? NET.nodeA : NET.nodeB;
   const peer = o.owner ? NET.nodeB : NET.nodeA;
