@@ -54,7 +54,8 @@ function run(): void {
     const caller = call(NET.nodeA, 'caller-bye-at-once.xml', { calls: 300, rate: 100 });
     // SIPp fails a call whose BYE from the agent (relaying the app's) comes before
     // its own BYE went out, though it answers that BYE 200: a correct end here.
-    await caller.finished(40_000);
+    // An overrun is reported by what follows (the agent stopped, channels held).
+    await caller.finished(40_000).catch((err: unknown) => t.comment(String(err).slice(0, 200)));
     const codes = finals(caller);
     t.equal(codes.filter((c) => c === 200).length, 300, 'all 300 answered');
     t.equal(byeSeen(caller).size, 300, 'every call ended at the caller: its BYE or the agent\'s');
