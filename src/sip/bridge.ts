@@ -8,6 +8,7 @@ import {
   forwardInDialog,
   hangUp,
   hasEnded,
+  onConnectionEvent,
   reinviteWithoutOffer,
   reply,
   sendRelayed,
@@ -45,13 +46,23 @@ const COPIED_HEADERS = ['Subject', 'Priority', 'P-Asserted-Identity', 'Diversion
  * The two legs live and die together: whichever side hangs up, the other gets BYE.
  */
 export class Bridge {
+  /** Calls holding a channel, each with how to let it go without a word on the wire. */
+  private readonly live = new Map<object, () => void>();
+
   constructor(
     private readonly srf: Srf,
     private readonly settings: BridgeSettings,
     private readonly gate: ChannelGate,
     private readonly clock: Clock,
     private readonly delegate: BridgeDelegate,
-  ) {}
+  ) {
+    // Every dialog lives on the connection that carried its INVITE. Once it closes,
+    // no BYE for them reaches us, nor can ours leave (a restarted drachtio-server
+    // no longer knows them): their channels are freed now, not at maxCallDurationMs.
+    onConnectionEvent(srf, 'close', () => {
+      for (const forget of [...this.live.values()]) forget();
+    });
+  }
 
   async bridge(req: SipRequest, res: SipResponse, log: Logger, isCancelled: () => boolean): Promise<BridgeOutcome> {
     if (!this.gate.tryAcquire()) {
@@ -61,15 +72,22 @@ export class Bridge {
     }
     this.delegate.onCallCount(this.gate.inUse);
     const started = this.clock.now();
+    const call = {};
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
+      this.live.delete(call);
       this.gate.release();
       this.delegate.onCallCount(this.gate.inUse);
     };
     let answerTimer: TimerHandle | undefined;
     let unanswered = false;
+    this.live.set(call, () => {
+      if (answerTimer) this.clock.clearTimer(answerTimer);
+      log.warn('connection to drachtio-server lost while the call was set up: channel freed');
+      release();
+    });
     try {
       const { uas, uac } = await createBridge(this.srf, req, res, this.settings.target, {
         copyHeaders: COPIED_HEADERS,
@@ -86,7 +104,8 @@ export class Bridge {
         },
       });
       this.delegate.onSetup((this.clock.now() - started) / 1000);
-      joinLegs(uas, uac, { ...this.settings, clock: this.clock, log, onEnd: release, onRefer: () => this.delegate.onReferRefused() });
+      const forget = joinLegs(uas, uac, { ...this.settings, clock: this.clock, log, onEnd: release, onRefer: () => this.delegate.onReferRefused() });
+      if (!released) this.live.set(call, forget);
       log.info({ target: this.settings.target }, 'call bridged to the local app');
       return 'bridged';
     } catch (err) {
@@ -131,8 +150,9 @@ type Party = 'caller' | 'app';
  * on the other, in-dialog requests are relayed, and the call ends after
  * maxCallDurationMs. drachtio-srf's `destroy` event fires only for the side that
  * hung up, and dialog.destroy() removes the listeners, so the pairing is ours.
+ * Returns how to end the call without signalling (its dialogs are gone with the connection).
  */
-export function joinLegs(uas: Dialog, uac: Dialog, ctx: LegContext): void {
+export function joinLegs(uas: Dialog, uac: Dialog, ctx: LegContext): () => void {
   const { clock, log } = ctx;
   const legs: Record<Party, Dialog> = { caller: uas, app: uac };
   let ended = false;
@@ -143,7 +163,7 @@ export function joinLegs(uas: Dialog, uac: Dialog, ctx: LegContext): void {
     hangUp(legs[party]).catch((err: unknown) =>
       log.info({ leg: party, err: err instanceof Error ? err.message : String(err) }, 'BYE not sent: that leg had already ended'),
     );
-  const end = (by: Party | 'max_duration', toHangUp: readonly Party[]): void => {
+  const end = (by: Party | 'max_duration' | 'connection_lost', toHangUp: readonly Party[]): void => {
     if (ended) return;
     ended = true;
     if (limit) clock.clearTimer(limit);
@@ -184,6 +204,7 @@ export function joinLegs(uas: Dialog, uac: Dialog, ctx: LegContext): void {
 
   if (hasEnded(uas)) end('caller', ['app']);
   else if (hasEnded(uac)) end('app', ['caller']);
+  return () => end('connection_lost', []);
 }
 
 /** The far leg's answer, or null when it did not come within inDialogTimeoutMs. */

@@ -108,4 +108,23 @@ function run(): void {
     const answer = caller.messages().filter((m) => m.direction === 'received' && m.header('CSeq')?.endsWith('INFO'));
     t.strictSame(answer.map((m) => m.firstLine), ['SIP/2.0 200 Digit Received'], "the caller got the app's own answer");
   });
+
+  t.test('drachtio-server restarted with calls up: their channels are freed at once, and calls are bridged again', async (t) => {
+    const r = await rig(t, { owner: true });
+    await registered(r);
+    // The callers would hang up only after 15 s: long after the restart.
+    const held = call(NET.nodeA, 'caller.xml', { calls: 3, rate: 10, pauseMs: 15_000 });
+    const start = Date.now();
+    await waitFor(() => r.agent.logs().filter((l) => l.msg === 'call bridged to the local app').length === 3, 5000, 'three calls up');
+    t.equal(await activeCalls(r), 3, 'three channels taken');
+    await r.drachtio.restart();
+    await waitFor(() => r.agent.logs().filter((l) => l.msg === 'connected to drachtio-server').length === 2, 10_000, 'the reconnect');
+    await drained(t, r);
+    t.ok(Date.now() - start < 15_000, `freed before any caller hung up (${Date.now() - start} ms)`);
+    t.equal(r.agent.logs().filter((l) => l.msg === 'call ended' && l.by === 'connection_lost').length, 3, 'each call forgotten once');
+    await held.stop(); // it holds the caller's port; its calls are gone with the old server
+    const caller = call(NET.nodeA, 'caller.xml');
+    t.equal(await caller.finished(20_000), 0, 'the new caller scenario succeeded');
+    t.strictSame(finals(caller), [200], 'a new call is bridged');
+  });
 }

@@ -215,3 +215,14 @@ t.test('a call that ends by itself clears its duration timer', async (t) => {
   await c.clock.advance(60_000);
   t.strictSame([c.caller.byes, c.app.byes, c.ends()], [0, 1, 1]);
 });
+
+t.test('a call forgotten with its connection frees its channel once, sends no BYE, and leaves no timer', async (t) => {
+  const c = call({ maxCallDurationMs: 60_000 });
+  const forget = joinLegs(c.caller.dialog, c.app.dialog, c.ctx);
+  forget();
+  t.strictSame([c.caller.byes, c.app.byes, c.ends()], [0, 0, 1]);
+  t.equal(c.clock.pendingTimers, 0);
+  c.caller.emit('destroy');
+  forget();
+  t.equal(c.ends(), 1, 'nothing is freed twice');
+});
