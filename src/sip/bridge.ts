@@ -9,6 +9,7 @@ import {
   hangUp,
   hasEnded,
   onConnectionEvent,
+  onNextAck,
   reinviteWithoutOffer,
   reply,
   sendRelayed,
@@ -231,13 +232,13 @@ async function relayReinvite(from: Dialog, to: Dialog, req: SipRequest, res: Sip
     if (req.body) {
       const answer = await bounded(ctx, to.modify(req.body));
       if (answer === null) return timedOut(res);
-      res.send(200, { body: answer });
+      res.send(200, { body: answer, headers: { 'Content-Type': 'application/sdp' } });
       return;
     }
     // Late offer: the other leg offers in its 200, and the answer to it comes in our requester's ACK.
     const offer = await bounded(ctx, reinviteWithoutOffer(to));
     if (offer === null) return timedOut(res);
-    from.once('ack', (ack) => offer.ack(ack.body));
+    onNextAck(from, (answer) => offer.ack(answer));
     res.send(200, { body: offer.sdp, headers: { 'Content-Type': 'application/sdp' } });
   } catch (err) {
     reply(res, failureStatus(err) ?? 500);

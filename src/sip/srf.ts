@@ -304,6 +304,11 @@ export function sendRelayed(res: SipResponse, answer: RelayedReply): void {
   res.send(answer.status, answer.reason, { headers: { ...answer.headers }, ...(answer.body ? { body: answer.body } : {}) });
 }
 
+/** Calls `cb` with the SDP of the next ACK on `dialog` (drachtio-srf's typings give it as a response). */
+export function onNextAck(dialog: Dialog, cb: (sdp: string) => void): void {
+  dialog.once('ack', (ack) => cb(ack.body));
+}
+
 /**
  * Sends a re-INVITE without SDP (late offer) inside `dialog`: resolves with the
  * far end's offer and the ACK to send, which must carry the answer to it.

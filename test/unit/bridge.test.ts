@@ -176,7 +176,7 @@ t.test('a re-INVITE with an offer: relayed, the answer comes back', async (t) =>
   c.caller.emit('modify', message({}, 'v=0 offer') as unknown as SipRequest, res);
   await flush();
   t.strictSame(c.app.reinvites, ['v=0 offer']);
-  t.strictSame(sent, [{ status: 200, body: 'v=0 answer' }]);
+  t.strictSame(sent, [{ status: 200, headers: { 'Content-Type': 'application/sdp' }, body: 'v=0 answer' }]);
 });
 
 t.test('a re-INVITE without SDP (late offer): the other leg offers, our requester answers in its ACK, which completes the other leg', async (t) => {
