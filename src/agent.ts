@@ -131,7 +131,7 @@ export class Agent implements AdminPort {
     );
 
     this.gate = new ChannelGate(cfg.app.channels);
-    const bridge = new Bridge(srf, cfg.app.target, this.gate, clock, d.bridge);
+    const bridge = new Bridge(srf, cfg.app, this.gate, clock, d.bridge);
 
     installRouter(srf, {
       acl: sipAcl(cfg),

@@ -83,6 +83,12 @@ export const configSchema = z
       channels: z.number().int().min(1).default(30),
       healthIntervalMs: ms(2000),
       healthTimeoutMs: ms(1000),
+      /** An app that rings and never answers must not hold a channel until the caller gives up: 480 after this. */
+      answerTimeoutMs: ms(30_000),
+      /** Calls still up after this are hung up on both legs (a lost BYE must not hold a channel for ever); 0: no limit. */
+      maxCallDurationMs: z.number().int().min(0).default(4 * 3600_000),
+      /** How long a leg has to answer a relayed INFO, UPDATE or re-INVITE before its sender gets 408. */
+      inDialogTimeoutMs: ms(10_000),
     }),
     verification: z.object({
       attempts: z.number().int().min(1).max(10).default(3),

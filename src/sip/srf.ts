@@ -267,6 +267,87 @@ export function createBridge(
   );
 }
 
+/**
+ * drachtio-srf's Dialog as it behaves: its typings declare destroy() void (it
+ * returns a promise) and omit `connected`, and modify() without an offer
+ * resolves with the far end's offer and a way to send the ACK carrying ours.
+ */
+interface DialogInternals {
+  connected: boolean;
+  destroy(): Promise<unknown>;
+  modify(opts: { noAck: true }): Promise<{ sdp: string; ack(sdp: string): void }>;
+  request(opts: { method: string; headers: Record<string, string>; body?: string }): Promise<SipResponse>;
+}
+
+function dialogInternals(dialog: Dialog): DialogInternals {
+  return dialog as unknown as DialogInternals;
+}
+
+/**
+ * Sends BYE on `dialog`. Rejects when drachtio-server no longer knows the dialog
+ * (its far end hung up at the same moment) or the connection was replaced.
+ */
+export async function hangUp(dialog: Dialog): Promise<void> {
+  await dialogInternals(dialog).destroy();
+}
+
+/**
+ * True once the dialog is over. drachtio-srf handles a BYE synchronously, so one
+ * that arrives in the same read as the 200's confirmation ends the dialog before
+ * whoever awaited the dialog could listen for 'destroy'.
+ */
+export function hasEnded(dialog: Dialog): boolean {
+  return !dialogInternals(dialog).connected;
+}
+
+/** A request or response relayed from one leg to the other: only what the far end needs. */
+export interface RelayedMessage {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface RelayedReply extends RelayedMessage {
+  readonly status: number;
+  readonly reason: string;
+}
+
+/** Headers that say what an in-dialog body is (RFC 6086 Info-Package for INFO). */
+const BODY_HEADERS = ['Content-Type', 'Info-Package'] as const;
+
+function relayedPart(msg: Srf.SipMessage): RelayedMessage {
+  const headers: Record<string, string> = {};
+  for (const name of BODY_HEADERS) {
+    const value = header(msg, name);
+    if (value !== undefined) headers[name] = value;
+  }
+  return msg.body ? { headers, body: msg.body } : { headers };
+}
+
+/** Sends INFO or UPDATE inside `dialog` with `req`'s body and resolves with the far end's response. */
+export async function forwardInDialog(dialog: Dialog, method: 'INFO' | 'UPDATE', req: SipRequest): Promise<RelayedReply> {
+  const part = relayedPart(req);
+  const res = await dialogInternals(dialog).request({ method, headers: { ...part.headers }, ...(part.body ? { body: part.body } : {}) });
+  return { status: res.status, reason: res.reason, ...relayedPart(res) };
+}
+
+/** Answers `res` with what the other leg answered. */
+export function sendRelayed(res: SipResponse, answer: RelayedReply): void {
+  res.send(answer.status, answer.reason, { headers: { ...answer.headers }, ...(answer.body ? { body: answer.body } : {}) });
+}
+
+/** Calls `cb` with the SDP of the next ACK on `dialog` (drachtio-srf's typings give it as a response). */
+export function onNextAck(dialog: Dialog, cb: (sdp: string) => void): void {
+  dialog.once('ack', (ack) => cb(ack.body));
+}
+
+/**
+ * Sends a re-INVITE without SDP (late offer) inside `dialog`: resolves with the
+ * far end's offer and the ACK to send, which must carry the answer to it.
+ */
+export function reinviteWithoutOffer(dialog: Dialog): Promise<{ sdp: string; ack(answer: string): void }> {
+  return dialogInternals(dialog).modify({ noAck: true });
+}
+
 /** The status of a B2BUA failure as drachtio-srf reports it. */
 export function failureStatus(err: unknown): number | undefined {
   if (typeof err === 'object' && err !== null && 'status' in err && typeof err.status === 'number') return err.status;

@@ -39,7 +39,7 @@ export async function rig(
     owner?: boolean;
     tls?: boolean;
     registrarPassword?: string;
-    app?: 'app-uas.xml' | 'app-uas-cancel.xml';
+    app?: 'app-uas.xml' | 'app-uas-cancel.xml' | 'app-uas-info.xml' | 'app-uas-bye-at-once.xml';
     appPauseMs?: number;
     /** The agent reaches drachtio-server through a relay that reports this version string. */
     serverVersion?: string;

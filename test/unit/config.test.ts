@@ -37,6 +37,14 @@ t.test('defaults fill every optional key', async (t) => {
   t.equal(cfg.dissuasion.status, 486);
   t.equal(cfg.admin.host, '127.0.0.1');
   t.equal(cfg.redis?.commandTimeoutMs, 500);
+  t.match(cfg.app, { answerTimeoutMs: 30_000, maxCallDurationMs: 4 * 3600_000, inDialogTimeoutMs: 10_000 });
+});
+
+t.test('app.maxCallDurationMs: 0 turns the limit off; the call timeouts must be positive', async (t) => {
+  const app = (extra: Record<string, number>) => ({ ...minimal(), app: { ...(minimal().app as Record<string, unknown>), ...extra } });
+  t.equal(loadConfig(write('nolimit.yaml', app({ maxCallDurationMs: 0 })), {}).app.maxCallDurationMs, 0);
+  t.match(problems(() => loadConfig(write('neg.yaml', app({ maxCallDurationMs: -1 })), {})), [/^app\.maxCallDurationMs: /]);
+  t.match(problems(() => loadConfig(write('zero.yaml', app({ answerTimeoutMs: 0, inDialogTimeoutMs: 0 })), {})), [/^app\.answerTimeoutMs: /, /^app\.inDialogTimeoutMs: /]);
 });
 
 t.test('single-node mode: no peer, no redis, primary role', async (t) => {
