@@ -7,6 +7,7 @@ import type { Status } from './admin/status';
 import { auditConfig, auditExitCode, formatFindings } from './core/audit';
 import { ConfigError, loadConfig, readSecretFile } from './config/load';
 import type { Config } from './config/schema';
+import { configSecrets } from './config/secrets';
 import { createLogger } from './log';
 
 /** Exit codes: scripts and runbooks branch on these. */
@@ -40,7 +41,7 @@ program
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
     const cfg = load(opts.config);
-    const log = createLogger(cfg.log.level, { node: cfg.node.id });
+    const log = createLogger(cfg.log.level, { node: cfg.node.id }, { secrets: configSecrets(cfg).flatMap((s) => s.value ?? []) });
     // A bug must leave a trace in the log before the process goes (the supervisor restarts it).
     for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
       process.on(event, (err: unknown) => {
