@@ -96,7 +96,7 @@ export function readSecretFile(key: string, file: string): string {
 }
 
 /** Why a secret file with these mode bits is refused, or null. */
-export function secretFileProblem(mode: number): string | null {
+function secretFileProblem(mode: number): string | null {
   const open = mode & 0o077;
   return open === 0 ? null : `is open to group or others (mode ${(mode & 0o777).toString(8).padStart(4, '0')})`;
 }
@@ -107,6 +107,8 @@ export function secretFileProblem(mode: number): string | null {
  * a value and a file at the same level is an error, not a guess.
  */
 function applySecretFiles(raw: Record<string, unknown>, layer: 'yaml' | 'env', env: NodeJS.ProcessEnv): string[] {
+  // Variable names are case-insensitive, as in applyEnv.
+  const byUpperName = new Map(Object.entries(env).map(([name, value]) => [name.toUpperCase(), value]));
   const problems: string[] = [];
   for (const key of SECRET_KEYS) {
     const path = key.split('.');
@@ -114,7 +116,7 @@ function applySecretFiles(raw: Record<string, unknown>, layer: 'yaml' | 'env', e
     const fileKey = [...path.slice(0, -1), leaf + FILE_KEY_SUFFIX];
     const valueVar = ENV_PREFIX + envName(key);
     const fileVar = valueVar + FILE_ENV_SUFFIX;
-    const file = layer === 'yaml' ? getPath(raw, fileKey) : env[fileVar];
+    const file = layer === 'yaml' ? getPath(raw, fileKey) : byUpperName.get(fileVar);
     if (layer === 'yaml') deletePath(raw, fileKey);
     if (file === undefined) continue;
     const where = layer === 'yaml' ? fileKey.join('.') : fileVar;
@@ -122,7 +124,7 @@ function applySecretFiles(raw: Record<string, unknown>, layer: 'yaml' | 'env', e
       problems.push(`${where}: must be a file path`);
       continue;
     }
-    const alsoValue = layer === 'yaml' ? getPath(raw, path) !== undefined : env[valueVar] !== undefined;
+    const alsoValue = layer === 'yaml' ? getPath(raw, path) !== undefined : byUpperName.get(valueVar) !== undefined;
     if (alsoValue) {
       problems.push(`${where}: ${layer === 'yaml' ? key : valueVar} is set too; keep one`);
       continue;

@@ -83,6 +83,7 @@ t.test('a secret from a file: YAML …File key or UNDERSTUDY_…_FILE, trailing 
   t.equal(loadConfig(write('pwfile.yaml', { ...minimal(), ipbx: { ...ipbx, passwordFile: file } }), {}).ipbx.password, 'Fq4mWz8rTy');
   const token = secretFile('token.secret', 'Hq8mZ2xrWk5p');
   t.equal(loadConfig(write('tokfile.yaml', minimal()), { UNDERSTUDY_ADMIN__TOKEN_FILE: token }).admin.token, 'Hq8mZ2xrWk5p');
+  t.equal(loadConfig(write('tokfile2.yaml', minimal()), { UNDERSTUDY_admin__token_file: token }).admin.token, 'Hq8mZ2xrWk5p', 'case-insensitive like every variable');
   const sentinel = secretFile('sentinel.secret', 'Sn7tPq2wLx\n');
   const viaSentinel = { ...minimal(), redis: { sentinels: [{ host: '127.0.0.1', port: 26379 }], sentinelName: 'm' } };
   t.equal(loadConfig(write('sentfile.yaml', viaSentinel), { UNDERSTUDY_REDIS__SENTINELPASSWORD_FILE: sentinel }).redis?.sentinelPassword, 'Sn7tPq2wLx');
