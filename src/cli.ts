@@ -5,8 +5,9 @@ import { AdminUnreachable, callAdmin, formatStatus } from './admin/client';
 import { buildAdminServer } from './admin/server';
 import type { Status } from './admin/status';
 import { auditConfig, auditExitCode, formatFindings } from './config/audit';
-import { ConfigError, loadConfig } from './config/load';
+import { ConfigError, loadConfig, readSecretFile } from './config/load';
 import type { Config } from './config/schema';
+import { configSecrets } from './config/secrets';
 import { createLogger } from './log';
 
 /** Exit codes: scripts and runbooks branch on these. */
@@ -40,7 +41,7 @@ program
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
     const cfg = load(opts.config);
-    const log = createLogger(cfg.log.level, { node: cfg.node.id });
+    const log = createLogger(cfg.log.level, { node: cfg.node.id }, { secrets: configSecrets(cfg).flatMap((s) => s.value ?? []) });
     // A bug must leave a trace in the log before the process goes (the supervisor restarts it).
     for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
       process.on(event, (err: unknown) => {
@@ -80,18 +81,32 @@ program
 interface AdminOpts {
   url?: string;
   token?: string;
+  tokenFile?: string;
   config?: string;
   json?: boolean;
 }
 
+/** The token given on the command line, the safe way (a file) or the visible one (`--token`). */
+function cliToken(opts: AdminOpts): string | undefined {
+  if (opts.token !== undefined && opts.tokenFile !== undefined) fail(EXIT.usage, 'give --token or --token-file, not both');
+  if (opts.tokenFile === undefined) return opts.token;
+  try {
+    return readSecretFile('--token-file', opts.tokenFile);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(EXIT.usage, err.problems.join('; '));
+    throw err;
+  }
+}
+
 function adminTarget(opts: AdminOpts): { url: string; token: string | undefined } {
-  if (opts.url) return { url: opts.url, token: opts.token };
+  const token = cliToken(opts);
+  if (opts.url) return { url: opts.url, token };
   if (opts.config) {
     const cfg = load(opts.config);
     const host = cfg.admin.host === '0.0.0.0' ? '127.0.0.1' : cfg.admin.host;
-    return { url: `${cfg.admin.tls ? 'https' : 'http'}://${host}:${cfg.admin.port}`, token: opts.token ?? cfg.admin.token };
+    return { url: `${cfg.admin.tls ? 'https' : 'http'}://${host}:${cfg.admin.port}`, token: token ?? cfg.admin.token };
   }
-  return { url: 'http://127.0.0.1:8080', token: opts.token };
+  return { url: 'http://127.0.0.1:8080', token };
 }
 
 function adminCommand(name: string, description: string, run: (target: { url: string; token: string | undefined }, opts: AdminOpts) => Promise<number>) {
@@ -99,7 +114,11 @@ function adminCommand(name: string, description: string, run: (target: { url: st
     .command(name)
     .description(description)
     .addOption(new Option('-u, --url <url>', 'admin API base URL (default: from --config, else http://127.0.0.1:8080)'))
-    .addOption(new Option('-t, --token <token>', 'admin bearer token').env('UNDERSTUDY_ADMIN_TOKEN'))
+    .addOption(
+      new Option('--token-file <file>', 'file holding the admin bearer token (mode 600); default: admin.token of --config').env('UNDERSTUDY_ADMIN__TOKEN_FILE'),
+    )
+    // The variables are the config's own overrides, so one setting serves `run` and these commands.
+    .addOption(new Option('-t, --token <token>', 'admin bearer token: visible to every user in `ps`, prefer --token-file').env('UNDERSTUDY_ADMIN__TOKEN'))
     .addOption(configOption())
     .option('--json', 'print the raw JSON answer')
     .action(async (opts: AdminOpts) => {

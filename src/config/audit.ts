@@ -1,6 +1,7 @@
 import type { Config } from './schema';
 import { Acl, LOOPBACK_CIDR, parseCidr } from '../core/acl';
 import { secretWeakness } from '../core/secrets';
+import { urlPassword } from './secrets';
 
 export type Severity = 'high' | 'medium' | 'low';
 
@@ -28,15 +29,28 @@ function weakSecret(severity: Severity, key: string, value: string | undefined):
 }
 
 /**
- * The store password may sit in the URL (`redis://:pw@host`) rather than in
- * `redis.password`; both reach Redis, so both are reviewed.
+ * Every store credential is reviewed, the URL's too; a store without one lets
+ * anyone who reaches it move ownership, and plain TCP beyond loopback carries
+ * the password in clear.
  */
 function redisFindings(redis: Config['redis']): Finding[] {
   if (redis === undefined) return [];
-  if (redis.password !== undefined) return weakSecret('medium', 'redis.password', redis.password);
-  if (redis.url === undefined || !URL.canParse(redis.url)) return [];
-  const fromUrl = decodeURIComponent(new URL(redis.url).password);
-  return fromUrl === '' ? [] : weakSecret('medium', 'redis.url', fromUrl);
+  const fromUrl = urlPassword(redis.url);
+  const findings = [
+    ...weakSecret('medium', 'redis.password', redis.password),
+    ...weakSecret('medium', 'redis.url', fromUrl),
+    ...weakSecret('medium', 'redis.sentinelPassword', redis.sentinelPassword),
+  ];
+  if (redis.password === undefined && fromUrl === undefined) {
+    findings.push({ severity: 'medium', key: 'redis.password', message: 'not set: anyone who reaches Redis can move ownership; set requirepass (or an ACL user) on Redis and here' });
+  }
+  if (redis.url !== undefined && URL.canParse(redis.url) && !redis.tls) {
+    const url = new URL(redis.url);
+    if (url.protocol === 'redis:' && !isLoopbackHost(url.hostname.replace(/^\[|\]$/g, ''))) {
+      findings.push({ severity: 'low', key: 'redis.url', message: `plain TCP to ${url.hostname}: the password and ownership cross the network in clear (rediss:// for TLS)` });
+    }
+  }
+  return findings;
 }
 
 function drachtioFindings(secret: string): Finding[] {

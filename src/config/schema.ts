@@ -109,7 +109,14 @@ export const configSchema = z
         url: z.string().optional(),
         sentinels: z.array(z.object({ host: z.string(), port: z.number().int() })).optional(),
         sentinelName: z.string().optional(),
+        /** ACL user (Redis 6+); the `default` user when omitted. */
+        username: z.string().min(1).optional(),
         password: z.string().optional(),
+        /** Credentials of the Sentinels themselves (their `requirepass`/ACL), distinct from the master's. */
+        sentinelUsername: z.string().min(1).optional(),
+        sentinelPassword: z.string().optional(),
+        /** TLS to Redis, also implied by a `rediss://` URL; `ca` is a PEM file trusted instead of the system CAs. */
+        tls: z.object({ ca: z.string().optional(), servername: z.string().optional() }).optional(),
         commandTimeoutMs: ms(500),
         keyPrefix: z.string().default('understudy:'),
       })

@@ -6,6 +6,13 @@
 
 export const MIN_SECRET_LENGTH = 8;
 const MIN_RUN = 4;
+export const GENERATE_HINT = 'generate one with `openssl rand -base64 24`';
+
+/**
+ * Markers the shipped examples use so a copied example cannot start: a secret
+ * that says it must be replaced is refused whatever its strength.
+ */
+const PLACEHOLDER = /change[-_. ]?me|replace[-_. ]?me/i;
 
 /**
  * Compared case-insensitively against the whole value. Values shorter than
@@ -40,6 +47,10 @@ const TRIVIAL_VALUES: ReadonlySet<string> = new Set([
   'qwerty123',
   'hello123',
   'cymru',
+  // Printed in earlier README and example configs: public, however strong they look.
+  'dr4chtio-adm1n-secret',
+  'replace-me-9xq',
+  'replace-me-adm1n-token',
 ]);
 
 type CharClass = 'digit' | 'letter' | 'other';
@@ -79,6 +90,7 @@ function hasSequentialRun(chars: readonly string[]): boolean {
  * Why `value` is too weak to guard anything, or null when it passes. Rules,
  * checked in this order so the reason is the most specific one:
  * 1. not a well-known trivial or vendor-default value (case-insensitive, whole value);
+ * 1b. not a placeholder (`CHANGE-ME`, `replace-me-…`) anywhere in the value;
  * 2. at least 8 characters (Unicode code points);
  * 3. not one character repeated (`aaaaaaaa`);
  * 4. no run of 4 or more consecutive ascending or descending characters
@@ -93,6 +105,7 @@ function hasSequentialRun(chars: readonly string[]): boolean {
 export function secretWeakness(value: string): string | null {
   const chars = [...value];
   if (TRIVIAL_VALUES.has(value.toLowerCase())) return 'a well-known trivial or vendor-default value';
+  if (PLACEHOLDER.test(value)) return `a placeholder: ${GENERATE_HINT}`;
   if (chars.length < MIN_SECRET_LENGTH) return `too short (${chars.length} < ${MIN_SECRET_LENGTH} characters)`;
   if (new Set(chars).size === 1) return 'a single repeated character';
   if (hasSequentialRun([...value.toLowerCase()])) {

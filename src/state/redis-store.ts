@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import Redis, { type RedisOptions } from 'ioredis';
 import { epoch, type Epoch, type Heartbeat, type NodeId, type Ownership, type TransitionEvent } from '../core/types';
 import type { CasOutcome, StateStore } from './store';
@@ -6,7 +8,12 @@ export interface RedisStoreOptions {
   readonly url?: string;
   readonly sentinels?: readonly { readonly host: string; readonly port: number }[];
   readonly sentinelName?: string;
+  readonly username?: string;
   readonly password?: string;
+  readonly sentinelUsername?: string;
+  readonly sentinelPassword?: string;
+  /** TLS, also implied by a `rediss://` URL; `ca` is a PEM file. */
+  readonly tls?: { readonly ca?: string; readonly servername?: string };
   readonly commandTimeoutMs: number;
   readonly keyPrefix: string;
   readonly onReachabilityChange?: (up: boolean) => void;
@@ -53,11 +60,21 @@ export class RedisStore implements StateStore {
       maxRetriesPerRequest: 0,
       // Reconnect forever, never faster than every 2 s once it keeps failing.
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      ...(opts.username ? { username: opts.username } : {}),
       ...(opts.password ? { password: opts.password } : {}),
     };
+    const tls = tlsOptions(opts);
     this.redis = opts.sentinels
-      ? new Redis({ ...common, sentinels: opts.sentinels.map((s) => ({ ...s })), name: opts.sentinelName ?? 'mymaster' })
-      : new Redis(opts.url ?? 'redis://127.0.0.1:6379', common);
+      ? new Redis({
+          ...common,
+          sentinels: opts.sentinels.map((s) => ({ ...s })),
+          name: opts.sentinelName ?? 'mymaster',
+          ...(opts.sentinelUsername ? { sentinelUsername: opts.sentinelUsername } : {}),
+          ...(opts.sentinelPassword ? { sentinelPassword: opts.sentinelPassword } : {}),
+          // One TLS setting for the deployment: the Sentinels and the master they name.
+          ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
+        })
+      : new Redis(opts.url ?? 'redis://127.0.0.1:6379', { ...common, ...(tls ? { tls } : {}) });
     this.redis.on('ready', () => this.setReachable(true));
     // Without an 'error' listener ioredis prints every failed reconnect; reachability is what matters here.
     this.redis.on('error', () => this.setReachable(false));
@@ -153,6 +170,19 @@ export class RedisStore implements StateStore {
     this.reachable = up;
     this.opts.onReachabilityChange?.(up);
   }
+}
+
+/**
+ * TLS options when `tls` is configured or the URL is `rediss://`; undefined for
+ * plain TCP. The CA is read once, at construction: a missing file stops the
+ * start rather than every reconnect.
+ */
+function tlsOptions(opts: RedisStoreOptions): ConnectionOptions | undefined {
+  if (!opts.tls && !opts.url?.startsWith('rediss://')) return undefined;
+  return {
+    ...(opts.tls?.ca ? { ca: readFileSync(opts.tls.ca) } : {}),
+    ...(opts.tls?.servername ? { servername: opts.tls.servername } : {}),
+  };
 }
 
 function parseJson(raw: string, key: string): Record<string, unknown> {

@@ -1,9 +1,10 @@
 /** RedisStore against a real redis-server on a free loopback port. */
 import t, { type Test } from 'tap';
 import { epoch, type Ownership } from '../../src/core/types';
-import { RedisStore } from '../../src/state/redis-store';
+import { RedisStore, type RedisStoreOptions } from '../../src/state/redis-store';
 import { TOOLS, withTools } from '../support/preconditions';
 import { startRedis, startSentinel } from '../support/redis';
+import { selfSignedCert } from '../support/tls';
 import { freeTcpPort, sleep, waitFor } from '../support/processes';
 
 withTools(t, 'redis integration', [TOOLS.redis], run);
@@ -18,6 +19,27 @@ async function storeFor(t: Test, keyPrefix: string) {
   t.teardown(() => store.close());
   await waitFor(() => store.isReachable(), 5000, 'the store to be ready');
   return store;
+}
+
+type Access = Omit<RedisStoreOptions, 'commandTimeoutMs' | 'keyPrefix'>;
+
+/** A store with these credentials writes the next ownership and reads it back. */
+async function roundTrip(t: Test, access: Access) {
+  const store = new RedisStore({ ...access, commandTimeoutMs: TIMEOUT, keyPrefix: 'acl:' });
+  t.teardown(() => store.close());
+  t.equal(await store.ready(), true, 'connected');
+  const current = await store.readOwnership();
+  const next: Ownership = { owner: 'a', epoch: epoch((current?.epoch ?? 0) + 1) };
+  t.match(await store.compareAndSetOwnership(current?.epoch ?? null, next), { ok: true });
+  t.strictSame(await store.readOwnership(), next);
+}
+
+/** A store with these credentials never becomes ready (ready() gives up at the connect timeout) and its reads fail. */
+async function refused(t: Test, what: string, access: Access) {
+  const store = new RedisStore({ ...access, commandTimeoutMs: TIMEOUT, keyPrefix: 'acl:' });
+  t.teardown(() => store.close());
+  t.equal(await store.ready(), false, `${what}: not ready`);
+  await t.rejects(store.readOwnership(), `${what}: reads fail`);
 }
 
 /**
@@ -250,5 +272,41 @@ function run(): void {
     t.teardown(() => onOld.close());
     await waitFor(async () => (await onOld.readOwnership().catch(() => null))?.epoch === after.epoch, 5000, 'the demoted master to replicate it');
     t.equal(s.isReachable(), true, 'reachable');
+  });
+
+  t.test('an ACL user: the store logs in with redis.username and redis.password; a wrong one or the disabled default user cannot', async (t) => {
+    const redis = await startRedis({ users: ['app on >Ap7pUsrPw ~acl:* +@all', 'default off'] });
+    t.teardown(() => redis.stop());
+    await roundTrip(t, { url: redis.url, username: 'app', password: 'Ap7pUsrPw' });
+    await refused(t, 'a wrong password', { url: redis.url, username: 'app', password: 'Wr0ngPassX' });
+    await refused(t, 'no username: the default user is off', { url: redis.url, password: 'Ap7pUsrPw' });
+  });
+
+  t.test('requirepass: the password from redis.password or from the URL', async (t) => {
+    const redis = await startRedis({ password: 'Rq6wNs3yPb' });
+    t.teardown(() => redis.stop());
+    await roundTrip(t, { url: redis.url, password: 'Rq6wNs3yPb' });
+    await roundTrip(t, { url: `redis://:Rq6wNs3yPb@127.0.0.1:${redis.port}` });
+    await refused(t, 'no password', { url: redis.url });
+  });
+
+  t.test('TLS: rediss:// with the CA of redis.tls.ca; refused without it, or in plain TCP', async (t) => {
+    const cert = selfSignedCert('localhost');
+    const redis = await startRedis({ tls: cert, password: 'Rq6wNs3yPb' });
+    t.teardown(() => redis.stop());
+    t.match(redis.url, /^rediss:/);
+    await roundTrip(t, { url: redis.url, password: 'Rq6wNs3yPb', tls: { ca: cert.cert, servername: 'localhost' } });
+    await refused(t, 'a self-signed certificate without its CA', { url: redis.url, password: 'Rq6wNs3yPb' });
+    await refused(t, 'plain TCP to the TLS port', { url: `redis://127.0.0.1:${redis.port}`, password: 'Rq6wNs3yPb' });
+  });
+
+  t.test('through Sentinel with requirepass on the Sentinel and on the master: redis.sentinelPassword and redis.password', async (t) => {
+    const master = await startRedis({ password: 'Rq6wNs3yPb' });
+    t.teardown(() => master.stop());
+    const sentinel = await startSentinel(master, 'understudy-auth', { password: 'Sn7tPq2wLx', masterPassword: 'Rq6wNs3yPb' });
+    t.teardown(() => sentinel.stop());
+    const via = { sentinels: [{ host: '127.0.0.1', port: sentinel.port }], sentinelName: 'understudy-auth' };
+    await roundTrip(t, { ...via, password: 'Rq6wNs3yPb', sentinelPassword: 'Sn7tPq2wLx' });
+    await refused(t, 'no sentinelPassword', { ...via, password: 'Rq6wNs3yPb' });
   });
 }

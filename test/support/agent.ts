@@ -1,6 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import t from 'tap';
 import { stringify } from 'yaml';
+import { configSchema } from '../../src/config/schema';
+import { configSecrets } from '../../src/config/secrets';
 import { type Proc, scratchDir, start, waitFor } from './processes';
 
 const ROOT = resolve(__dirname, '../..');
@@ -16,9 +19,37 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** A SIP credential in clear: a digest answer, or an Authorization value the logger did not censor. */
+const SIP_CREDENTIALS = [/\bresponse=\\?"/i, /authorization:\s*(?:digest|bearer|basic)\s+(?!\[redacted\])/i];
+
+/**
+ * What in `output` gives away a credential: any configured secret value (as
+ * written or JSON-escaped) or a SIP credential; one entry per finding, naming
+ * the key or pattern and the line, never the value.
+ */
+export function leakedSecrets(config: Record<string, unknown>, output: string): string[] {
+  const parsed = configSchema.safeParse(config);
+  const secrets = parsed.success ? configSecrets(parsed.data).flatMap(({ key, value }) => (value ? [{ key, value }] : [])) : [];
+  const lines = output.split('\n');
+  const where = (found: (line: string) => boolean) => lines.findIndex(found);
+  return [
+    ...secrets.flatMap(({ key, value }) => {
+      const forms = [value, JSON.stringify(value).slice(1, -1)];
+      const at = where((l) => forms.some((f) => l.includes(f)));
+      return at < 0 ? [] : [`${key} in output line ${at + 1}`];
+    }),
+    ...SIP_CREDENTIALS.flatMap((re) => {
+      const at = where((l) => re.test(l));
+      return at < 0 ? [] : [`${String(re)} in output line ${at + 1}: ${lines[at]!.slice(0, 300)}`];
+    }),
+  ];
+}
+
 /**
  * Runs the built agent (`dist/cli.js run`) on a config object, as an operator
- * would, and reads its pino JSON lines.
+ * would, and reads its pino JSON lines. `stop()` fails the run when the agent's output
+ * (stdout and stderr, start to end) carries any of its secrets, so every e2e
+ * test proves the logs leak none.
  */
 export async function startAgent(config: Record<string, unknown>, opts: { waitConnected?: boolean } = {}): Promise<RunningAgent> {
   const dir = scratchDir('agent');
@@ -62,5 +93,11 @@ export async function startAgent(config: Record<string, unknown>, opts: { waitCo
     return { status: res.status, body, text };
   };
   if (opts.waitConnected !== false) await waitForLog((l) => l.msg === 'connected to drachtio-server', 15_000, 'the agent to connect to drachtio-server');
-  return { proc, logs, waitForLog, admin, stop: () => proc.stop() };
+  const stop = async () => {
+    await proc.stop();
+    const leaks = leakedSecrets(config, proc.output());
+    // A failure, not a throw: a teardown that throws makes tap skip the ones after it (drachtio, SIPp…) and the file hangs.
+    if (leaks.length) t.fail(`the agent's output carries secrets:\n  ${leaks.join('\n  ')}`);
+  };
+  return { proc, logs, waitForLog, admin, stop };
 }

@@ -3,6 +3,7 @@ import { auditConfig, auditExitCode, type Finding, formatFindings } from '../../
 import { configSchema } from '../../src/config/schema';
 
 const STRONG = 'Tq7#vLm2pX';
+const STRONG_URL = encodeURIComponent(STRONG);
 
 /** A config with nothing to report but the informational lockdown finding, merged one level deep with `over`. */
 function config(over: Record<string, Record<string, unknown>> = {}) {
@@ -20,7 +21,7 @@ function config(over: Record<string, Record<string, unknown>> = {}) {
     },
     app: { target: 'sip:app@127.0.0.1:5070' },
     admin: { token: 'Hq8mZ2xrWk5p' },
-    redis: { url: 'redis://127.0.0.1:6379' },
+    redis: { url: 'redis://127.0.0.1:6379', password: 'Rq6wNs3yPb' },
   };
   const merged = { ...base };
   for (const [section, fields] of Object.entries(over)) merged[section] = { ...base[section], ...fields };
@@ -67,9 +68,18 @@ t.test('redis password: from redis.password or from the URL, medium when weak', 
   ]);
   t.same(find(auditConfig(config({ redis: { url: 'redis://127.0.0.1:6379', password: STRONG } })), 'redis.password'), []);
   t.match(find(auditConfig(config({ redis: { url: 'redis://:short@127.0.0.1:6379' } })), 'redis.url'), [{ severity: 'medium', message: /too short/ }]);
-  t.same(find(auditConfig(config({ redis: { url: `redis://:${encodeURIComponent(STRONG)}@127.0.0.1:6379` } })), 'redis.url'), [], 'percent-decoded');
+  t.same(find(auditConfig(config({ redis: { url: `redis://:${STRONG_URL}@127.0.0.1:6379` } })), 'redis.url'), [], 'percent-decoded');
   t.same(find(auditConfig(config({ redis: { url: 'redis://127.0.0.1:6379' } })), 'redis.url'), [], 'no password at all');
   t.same(find(auditConfig(config({ redis: { url: 'not a url' } })), 'redis.url'), [], 'an unparsable URL is the client’s error, not a secret');
+});
+
+t.test('a store without a password is medium; plain TCP beyond loopback is low', async (t) => {
+  t.match(find(auditConfig(config({ redis: { password: undefined } })), 'redis.password'), [{ severity: 'medium', message: /^not set: anyone who reaches Redis/ }]);
+  t.same(find(auditConfig(config({ redis: { password: undefined, url: `redis://:${STRONG_URL}@127.0.0.1:6379` } })), 'redis.password'), [], 'in the URL');
+  t.match(find(auditConfig(config({ redis: { url: 'redis://192.0.2.20:6379' } })), 'redis.url'), [{ severity: 'low', message: /plain TCP to 192\.0\.2\.20/ }]);
+  t.same(find(auditConfig(config({ redis: { url: 'rediss://192.0.2.20:6379' } })), 'redis.url'), [], 'rediss://');
+  t.same(find(auditConfig(config({ redis: { url: 'redis://192.0.2.20:6379', tls: {} } })), 'redis.url'), [], 'redis.tls');
+  t.match(find(auditConfig(config({ redis: { sentinelPassword: 'HelloYou' } })), 'redis.sentinelPassword'), [{ severity: 'medium', message: /needs a digit/ }]);
 });
 
 t.test("drachtio's vendor default secret is high, other weak secrets medium", async (t) => {

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { stringify } from 'yaml';
@@ -26,8 +26,94 @@ function problems(fn: () => unknown): string[] {
   return [];
 }
 
-t.test('the example configs of both nodes are valid', async (t) => {
-  for (const f of ['config/node-a.yaml', 'config/node-b.yaml']) t.doesNotThrow(() => loadConfig(f, {}), f);
+const EXAMPLES = ['config/node-a.yaml', 'config/node-b.yaml'];
+const EXAMPLE_SECRET_VARS: Record<string, string> = {
+  UNDERSTUDY_IPBX__PASSWORD: 'Tq7vLm2pXa',
+  UNDERSTUDY_ADMIN__TOKEN: 'Hq8mZ2xrWk5p',
+  UNDERSTUDY_DRACHTIO__SECRET: 'Dr4chtioTest9',
+  UNDERSTUDY_REDIS__PASSWORD: 'Rq6wNs3yPb',
+};
+
+/** A file holding `content`, with mode `mode`. */
+function secretFile(name: string, content: string, mode = 0o600): string {
+  const file = join(dir, name);
+  writeFileSync(file, content);
+  chmodSync(file, mode);
+  return file;
+}
+
+t.test('the shipped examples do not start until every secret is replaced, and say how', async (t) => {
+  for (const f of EXAMPLES) {
+    const p = problems(() => loadConfig(f, {}));
+    t.strictSame(p.map((m) => m.split(':')[0]).sort(), ['admin.token', 'drachtio.secret', 'ipbx.password', 'redis.password'], f);
+    for (const m of p) t.match(m, /: a placeholder: generate one with `openssl rand -base64 24`$/, f);
+  }
+});
+
+t.test('the shipped examples start once their secrets come from the environment or from files', async (t) => {
+  for (const f of EXAMPLES) {
+    const cfg = loadConfig(f, EXAMPLE_SECRET_VARS);
+    t.equal(cfg.ipbx.password, 'Tq7vLm2pXa', f);
+    t.equal(cfg.redis?.password, 'Rq6wNs3yPb', f);
+    const fromFiles = Object.fromEntries(
+      Object.entries(EXAMPLE_SECRET_VARS).map(([name, value]) => [`${name}_FILE`, secretFile(`${name}.secret`, `${value}\n`)]),
+    );
+    t.strictSame(loadConfig(f, fromFiles), cfg, `${f}: same config from files`);
+  }
+});
+
+t.test('every secret is checked at start, naming its key', async (t) => {
+  const base = minimal();
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['drachtio vendor default', { drachtio: { secret: 'cymru' } }, /^drachtio\.secret: a well-known trivial or vendor-default value$/],
+    ['a once-published example', { drachtio: { secret: 'Dr4chtio-Adm1n-Secret' } }, /^drachtio\.secret: a well-known/],
+    ['redis.password', { redis: { ...base.redis, password: 'abc' } }, /^redis\.password: too short/],
+    ['password in the redis URL', { redis: { url: 'redis://:Passw0rdX1234@127.0.0.1:6379' } }, /^redis\.url: contains an ascending/],
+    ['sentinelPassword', { redis: { sentinels: [{ host: '127.0.0.1', port: 26379 }], sentinelName: 'm', sentinelPassword: 'HelloYou' } }, /^redis\.sentinelPassword: needs a digit$/],
+    ['admin.token placeholder', { admin: { token: 'Xq9-change-me-7Lm' } }, /^admin\.token: a placeholder/],
+  ];
+  for (const [what, over, expected] of cases) {
+    t.match(problems(() => loadConfig(write(`weak-${what.replace(/\W+/g, '-')}.yaml`, { ...base, ...over }), {})), [expected], what);
+  }
+});
+
+t.test('a secret from a file: YAML …File key or UNDERSTUDY_…_FILE, trailing line break dropped', async (t) => {
+  const { password: _p, ...ipbx } = minimal().ipbx;
+  const file = secretFile('sip.secret', 'Fq4mWz8rTy\r\n');
+  t.equal(loadConfig(write('pwfile.yaml', { ...minimal(), ipbx: { ...ipbx, passwordFile: file } }), {}).ipbx.password, 'Fq4mWz8rTy');
+  const token = secretFile('token.secret', 'Hq8mZ2xrWk5p');
+  t.equal(loadConfig(write('tokfile.yaml', minimal()), { UNDERSTUDY_ADMIN__TOKEN_FILE: token }).admin.token, 'Hq8mZ2xrWk5p');
+  t.equal(loadConfig(write('tokfile2.yaml', minimal()), { UNDERSTUDY_admin__token_file: token }).admin.token, 'Hq8mZ2xrWk5p', 'case-insensitive like every variable');
+  const sentinel = secretFile('sentinel.secret', 'Sn7tPq2wLx\n');
+  const viaSentinel = { ...minimal(), redis: { sentinels: [{ host: '127.0.0.1', port: 26379 }], sentinelName: 'm' } };
+  t.equal(loadConfig(write('sentfile.yaml', viaSentinel), { UNDERSTUDY_REDIS__SENTINELPASSWORD_FILE: sentinel }).redis?.sentinelPassword, 'Sn7tPq2wLx');
+});
+
+t.test('a secret file readable by group or others is refused, naming the key and the file', async (t) => {
+  for (const mode of [0o644, 0o640, 0o604, 0o660]) {
+    const file = secretFile(`open-${mode.toString(8)}.secret`, 'Hq8mZ2xrWk5p', mode);
+    t.strictSame(problems(() => loadConfig(write('open.yaml', minimal()), { UNDERSTUDY_ADMIN__TOKEN_FILE: file })), [
+      `admin.token: ${file} is open to group or others (mode 0${mode.toString(8)}): chmod 600 ${file}`,
+    ]);
+  }
+  t.strictSame(problems(() => loadConfig(write('ok400.yaml', minimal()), { UNDERSTUDY_ADMIN__TOKEN_FILE: secretFile('ro.secret', 'Hq8mZ2xrWk5p', 0o400) })), []);
+});
+
+t.test('secret files: missing, empty, weak, or set twice are errors', async (t) => {
+  const missing = join(dir, 'nope.secret');
+  t.match(problems(() => loadConfig(write('m.yaml', minimal()), { UNDERSTUDY_DRACHTIO__SECRET_FILE: missing })), [/^drachtio\.secret: ENOENT/]);
+  t.strictSame(problems(() => loadConfig(write('e.yaml', minimal()), { UNDERSTUDY_DRACHTIO__SECRET_FILE: secretFile('empty.secret', '\n') })), [
+    `drachtio.secret: ${join(dir, 'empty.secret')} is empty`,
+  ]);
+  t.match(problems(() => loadConfig(write('w.yaml', minimal()), { UNDERSTUDY_DRACHTIO__SECRET_FILE: secretFile('weak.secret', 'cymru\n') })), [/^drachtio\.secret: a well-known/]);
+  const good = secretFile('good.secret', 'Dr4chtioTest9');
+  t.strictSame(problems(() => loadConfig(write('twice.yaml', minimal()), { UNDERSTUDY_DRACHTIO__SECRET: 'Dr4chtioTest9', UNDERSTUDY_DRACHTIO__SECRET_FILE: good })), [
+    'UNDERSTUDY_DRACHTIO__SECRET_FILE: UNDERSTUDY_DRACHTIO__SECRET is set too; keep one',
+  ]);
+  t.strictSame(problems(() => loadConfig(write('twice2.yaml', { ...minimal(), drachtio: { secret: 'Dr4chtioTest9', secretFile: good } }), {})), [
+    'drachtio.secretFile: drachtio.secret is set too; keep one',
+  ]);
+  t.strictSame(problems(() => loadConfig(write('nf.yaml', minimal()), { UNDERSTUDY_IPBX__USERNAME_FILE: good })), ['UNDERSTUDY_IPBX__USERNAME_FILE: names no configuration key']);
 });
 
 t.test('defaults fill every optional key', async (t) => {

@@ -59,3 +59,13 @@ t.test('assertStrongSecrets names each weak key and skips unset ones', async (t)
   );
   t.same(assertStrongSecrets([]), []);
 });
+
+t.test('placeholders are refused whatever their strength, with how to generate a secret', async (t) => {
+  for (const value of ['CHANGE-ME', 'Change-Me-9xQz', 'Replace-Me-7wQ', 'Xq7_replace_me_Lm2', 'changeMe4Qz']) {
+    t.equal(secretWeakness(value), 'a placeholder: generate one with `openssl rand -base64 24`', value);
+  }
+});
+
+t.test('the example secrets once printed in the README are refused though they pass the rules', async (t) => {
+  for (const value of ['Dr4chtio-Adm1n-Secret', 'Replace-Me-Adm1n-Token', 'Replace-Me-9xQ']) t.not(secretWeakness(value), null, value);
+});
