@@ -7,6 +7,7 @@ import { sipAcl } from './config/sip-acl';
 import { ChannelGate } from './core/channels';
 import type { Clock } from './core/clock';
 import { overloadReason } from './core/overload';
+import type { TransitionEvent } from './core/types';
 import { Verifier } from './core/verification';
 import { type ChangeResult, Failover } from './failover';
 import { HeartbeatPublisher } from './heartbeat';
@@ -201,6 +202,10 @@ export class Agent implements AdminPort {
 
   handover(kind: 'failback' | 'switchover', by: string): Promise<ChangeResult> {
     return this.failover.handover(kind, by);
+  }
+
+  events(count: number): Promise<TransitionEvent[]> {
+    return this.store.recentEvents(count);
   }
 
   async metricsText(): Promise<{ contentType: string; body: string }> {

@@ -1,3 +1,4 @@
+import { describeProbes } from './events-view';
 import type { Status } from './status';
 
 export class AdminUnreachable extends Error {}
@@ -46,8 +47,7 @@ export function formatStatus(s: Status): string {
     `calls       ${s.activeCalls} / ${s.channels} channels`,
   ];
   if (s.lastVerdict) {
-    const probes = s.lastVerdict.probes.map((p) => `#${p.attempt} ${p.outcome}${p.status ? ` ${p.status}` : ''} ${p.rttMs} ms`).join(', ');
-    lines.push(`last check  owner ${s.lastVerdict.kind} at ${s.lastVerdict.decidedAt} (heartbeat ${s.lastVerdict.heartbeat}; ${probes})`);
+    lines.push(`last check  owner ${s.lastVerdict.kind} at ${s.lastVerdict.decidedAt} (heartbeat ${s.lastVerdict.heartbeat}; ${describeProbes(s.lastVerdict.probes)})`);
   }
   return lines.join('\n');
 }
