@@ -8,6 +8,7 @@ import { ChannelGate } from './core/channels';
 import type { Clock } from './core/clock';
 import { overloadReason } from './core/overload';
 import type { TransitionEvent } from './core/types';
+import { fingerprint } from './core/settings-fingerprint';
 import { Verifier } from './core/verification';
 import { type ChangeResult, Failover } from './failover';
 import { HeartbeatPublisher } from './heartbeat';
@@ -15,6 +16,7 @@ import { LoopLag } from './loop-lag';
 import { metricDelegates } from './metric-delegates';
 import { createMetrics, type Metrics } from './metrics';
 import { OverflowHandler } from './overflow-handler';
+import { pairSettingsOf } from './pair-settings';
 import { Bridge } from './sip/bridge';
 import { DrachtioConnection } from './sip/connection';
 import { optionsProbe } from './sip/prober';
@@ -90,7 +92,7 @@ export class Agent implements AdminPort {
     );
 
     this.heartbeat = new HeartbeatPublisher(
-      { self, peer: cfg.peer?.id ?? null, staleAfterMs: cfg.heartbeat.staleAfterMs },
+      { self, peer: cfg.peer?.id ?? null, staleAfterMs: cfg.heartbeat.staleAfterMs, settings: fingerprint(pairSettingsOf(cfg)) },
       this.store,
       clock,
       log.child({ component: 'heartbeat' }),
@@ -189,6 +191,7 @@ export class Agent implements AdminPort {
       drachtioConnected: this.connection.connected,
       store: { kind: this.store.kind, reachable: this.store.isReachable() },
       peerHeartbeatAgeSec: this.heartbeat.peerAgeSec,
+      settingsDrift: this.heartbeat.settingsDrift,
       activeCalls: this.gate.inUse,
       verdict: this.overflow.verdict,
     });

@@ -85,6 +85,8 @@ export interface Heartbeat {
   /** Wall-clock ms when written. */
   readonly at: number;
   readonly epochSeen: Epoch;
+  /** The pair settings' fingerprint (core/settings-fingerprint.ts); absent from older versions. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export type TransitionKind = 'init' | 'takeover' | 'rollback' | 'failback' | 'switchover';

@@ -177,7 +177,14 @@ function parseHeartbeat(raw: string, key: string): Heartbeat {
   if (typeof v.node !== 'string' || (v.status !== 'healthy' && v.status !== 'unhealthy') || typeof v.at !== 'number' || typeof v.epochSeen !== 'number') {
     throw new Error(`${key}: not a heartbeat record`);
   }
-  return { node: v.node, status: v.status, at: v.at, epochSeen: epoch(v.epochSeen) };
+  const settings = stringRecord(v.settings);
+  return { node: v.node, status: v.status, at: v.at, epochSeen: epoch(v.epochSeen), ...(settings ? { settings } : {}) };
+}
+
+function stringRecord(v: unknown): Record<string, string> | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const entries = Object.entries(v);
+  return entries.every(([, x]) => typeof x === 'string') ? Object.fromEntries(entries as [string, string][]) : null;
 }
 
 const TRANSITION_KINDS = ['init', 'takeover', 'rollback', 'failback', 'switchover'] as const;
