@@ -11,6 +11,7 @@ import type { TransitionEvent } from './core/types';
 import { fingerprint } from './core/settings-fingerprint';
 import { Verifier } from './core/verification';
 import { type ChangeResult, Failover } from './failover';
+import { FaultLog } from './fault-log';
 import { HeartbeatPublisher } from './heartbeat';
 import { LoopLag } from './loop-lag';
 import { metricDelegates } from './metric-delegates';
@@ -62,14 +63,14 @@ export class Agent implements AdminPort {
     const primary = cfg.node.role === 'primary' || !cfg.peer ? self : cfg.peer.id;
     const srf = createSrf();
 
+    const storeFault = new FaultLog(log, clock, 'state store reachable');
+    const storeAddress = cfg.redis?.url ?? `sentinel ${cfg.redis?.sentinelName ?? ''}`;
     this.store = cfg.redis
       ? new RedisStore({
           ...cfg.redis,
-          onReachabilityChange: (up) => {
-            d.storeReachabilityChanged(up);
-            if (up) log.info('state store reachable');
-            else log.error('state store unreachable: the SIP path alone decides until it is back');
-          },
+          onReachabilityChange: d.storeReachabilityChanged,
+          onOutcome: (op, error) =>
+            error === null ? storeFault.recovered() : storeFault.failed('state store unreachable: the SIP path alone decides until it is back', { op, err: error, redis: storeAddress }),
         })
       : new MemoryStore();
     d.storeReachable(this.store.isReachable());

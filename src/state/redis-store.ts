@@ -10,6 +10,8 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs: number;
   readonly keyPrefix: string;
   readonly onReachabilityChange?: (up: boolean) => void;
+  /** Every operation's outcome (null: it succeeded), for the log of a lasting fault. */
+  readonly onOutcome?: (op: string, error: string | null) => void;
 }
 
 /**
@@ -141,10 +143,13 @@ export class RedisStore implements StateStore {
     try {
       const r = await fn();
       this.setReachable(true);
+      this.opts.onOutcome?.(op, null);
       return r;
     } catch (err) {
       if (this.redis.status !== 'ready' || /timed out|Connection|ECONN|closed/i.test(String(err))) this.setReachable(false);
-      throw new Error(`redis ${op} failed: ${err instanceof Error ? err.message : String(err)}`);
+      const failure = new Error(`redis ${op} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.opts.onOutcome?.(op, failure.message);
+      throw failure;
     }
   }
 
