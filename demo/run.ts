@@ -64,7 +64,7 @@ function started<T>(what: string, thing: T & { stop(): Promise<void> }): T {
 
 async function stopAll(): Promise<void> {
   for (const s of stoppers.reverse()) await s.stop().catch(() => undefined);
-  say(`stopped everything the demo started (${stoppers.length} processes and the IPBX app)`);
+  say(`stopped everything the demo started: the IPBX app and ${stoppers.length - 1} processes over the run`);
 }
 
 const dir = scratchDir('demo');
