@@ -49,7 +49,7 @@ export class DrachtioConnection {
   start(): void {
     this.srf.on('connect', (err, hostport, serverVersion?: string) => {
       if (err) {
-        this.log.error({ err: err.message }, 'drachtio-server refused the connection (check drachtio.secret)');
+        this.unreachable.failed('drachtio-server refused the connection (check drachtio.secret)', { err: err.message });
         return;
       }
       this.unreachable.recovered();
