@@ -7,13 +7,17 @@ import { sipAcl } from './config/sip-acl';
 import { ChannelGate } from './core/channels';
 import type { Clock } from './core/clock';
 import { overloadReason } from './core/overload';
+import type { TransitionEvent } from './core/types';
+import { fingerprint } from './core/settings-fingerprint';
 import { Verifier } from './core/verification';
 import { type ChangeResult, Failover } from './failover';
+import { FaultLog } from './fault-log';
 import { HeartbeatPublisher } from './heartbeat';
 import { LoopLag } from './loop-lag';
 import { metricDelegates } from './metric-delegates';
 import { createMetrics, type Metrics } from './metrics';
 import { OverflowHandler } from './overflow-handler';
+import { pairSettingsOf } from './pair-settings';
 import { Bridge } from './sip/bridge';
 import { DrachtioConnection } from './sip/connection';
 import { optionsProbe } from './sip/prober';
@@ -59,14 +63,14 @@ export class Agent implements AdminPort {
     const primary = cfg.node.role === 'primary' || !cfg.peer ? self : cfg.peer.id;
     const srf = createSrf();
 
+    const storeFault = new FaultLog(log, clock, 'state store reachable');
+    const storeAddress = cfg.redis?.url ?? `sentinel ${cfg.redis?.sentinelName ?? ''}`;
     this.store = cfg.redis
       ? new RedisStore({
           ...cfg.redis,
-          onReachabilityChange: (up) => {
-            d.storeReachabilityChanged(up);
-            if (up) log.info('state store reachable');
-            else log.error('state store unreachable: the SIP path alone decides until it is back');
-          },
+          onReachabilityChange: d.storeReachabilityChanged,
+          onOutcome: (op, error) =>
+            error === null ? storeFault.recovered() : storeFault.failed('state store unreachable: the SIP path alone decides until it is back', { op, err: error, redis: storeAddress }),
         })
       : new MemoryStore();
     d.storeReachable(this.store.isReachable());
@@ -89,7 +93,7 @@ export class Agent implements AdminPort {
     );
 
     this.heartbeat = new HeartbeatPublisher(
-      { self, peer: cfg.peer?.id ?? null, staleAfterMs: cfg.heartbeat.staleAfterMs },
+      { self, peer: cfg.peer?.id ?? null, staleAfterMs: cfg.heartbeat.staleAfterMs, settings: fingerprint(pairSettingsOf(cfg)) },
       this.store,
       clock,
       log.child({ component: 'heartbeat' }),
@@ -188,6 +192,7 @@ export class Agent implements AdminPort {
       drachtioConnected: this.connection.connected,
       store: { kind: this.store.kind, reachable: this.store.isReachable() },
       peerHeartbeatAgeSec: this.heartbeat.peerAgeSec,
+      settingsDrift: this.heartbeat.settingsDrift,
       activeCalls: this.gate.inUse,
       verdict: this.overflow.verdict,
     });
@@ -201,6 +206,10 @@ export class Agent implements AdminPort {
 
   handover(kind: 'failback' | 'switchover', by: string): Promise<ChangeResult> {
     return this.failover.handover(kind, by);
+  }
+
+  events(count: number): Promise<TransitionEvent[]> {
+    return this.store.recentEvents(count);
   }
 
   async metricsText(): Promise<{ contentType: string; body: string }> {

@@ -2,8 +2,11 @@
 import { Command, Option } from 'commander';
 import { Agent } from './agent';
 import { AdminUnreachable, callAdmin, formatStatus } from './admin/client';
+import { DEFAULT_EVENTS_READ, formatEvents, parseSince } from './admin/events-view';
 import { buildAdminServer } from './admin/server';
 import type { Status } from './admin/status';
+import { watchStatus } from './admin/watch';
+import type { TransitionEvent } from './core/types';
 import { auditConfig, auditExitCode, formatFindings } from './config/audit';
 import { ConfigError, loadConfig, readSecretFile } from './config/load';
 import type { Config } from './config/schema';
@@ -84,6 +87,9 @@ interface AdminOpts {
   tokenFile?: string;
   config?: string;
   json?: boolean;
+  watch?: string | true;
+  since?: string;
+  limit?: string;
 }
 
 /** The token given on the command line, the safe way (a file) or the visible one (`--token`). */
@@ -109,9 +115,15 @@ function adminTarget(opts: AdminOpts): { url: string; token: string | undefined 
   return { url: 'http://127.0.0.1:8080', token };
 }
 
-function adminCommand(name: string, description: string, run: (target: { url: string; token: string | undefined }, opts: AdminOpts) => Promise<number>) {
-  program
-    .command(name)
+function adminCommand(
+  name: string,
+  description: string,
+  run: (target: { url: string; token: string | undefined }, opts: AdminOpts) => Promise<number>,
+  extra: readonly Option[] = [],
+) {
+  const command = program.command(name);
+  for (const option of extra) command.addOption(option);
+  command
     .description(description)
     .addOption(new Option('-u, --url <url>', 'admin API base URL (default: from --config, else http://127.0.0.1:8080)'))
     .addOption(
@@ -131,11 +143,46 @@ function adminCommand(name: string, description: string, run: (target: { url: st
     });
 }
 
-adminCommand('status', 'show ownership, registration, health and the last verdict', async ({ url }, opts) => {
-  const r = await callAdmin(url, 'GET', '/status');
-  process.stdout.write(opts.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatStatus(r.body as unknown as Status)}\n`);
-  return r.httpStatus === 200 ? EXIT.ok : EXIT.refused;
-});
+adminCommand(
+  'status',
+  'show ownership, registration, health and the last verdict',
+  async ({ url }, opts) => {
+    if (opts.watch !== undefined) {
+      const seconds = opts.watch === true ? 2 : Number(opts.watch);
+      if (!(seconds >= 0.5 && seconds <= 3600)) fail(EXIT.usage, '--watch takes 0.5 to 3600 seconds');
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      await watchStatus(url, seconds * 1000, (text) => process.stdout.write(text), stop.signal);
+      return EXIT.ok;
+    }
+    const r = await callAdmin(url, 'GET', '/status');
+    process.stdout.write(opts.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatStatus(r.body as unknown as Status)}\n`);
+    return r.httpStatus === 200 ? EXIT.ok : EXIT.refused;
+  },
+  [new Option('-w, --watch [seconds]', 'redraw the status in place every few seconds (default 2) until Ctrl-C')],
+);
+
+adminCommand(
+  'events',
+  'print the ownership transitions with who asked and the evidence, newest last',
+  async ({ url }, opts) => {
+    const since = opts.since === undefined ? 0 : parseSince(opts.since, Date.now());
+    if (since === null) fail(EXIT.usage, `--since: "${opts.since}" is neither a duration (90s, 15m, 2h, 1d) nor a date`);
+    const r = await callAdmin(url, 'GET', `/events?limit=${encodeURIComponent(opts.limit ?? String(DEFAULT_EVENTS_READ))}&since=${since}`);
+    if (r.httpStatus !== 200) {
+      process.stderr.write(`understudy: events unavailable (HTTP ${r.httpStatus}): ${String(r.body.error ?? r.body.message)}\n`);
+      return r.httpStatus === 400 ? EXIT.usage : EXIT.refused;
+    }
+    const events = r.body.events as TransitionEvent[];
+    process.stdout.write(opts.json ? `${JSON.stringify(events, null, 2)}\n` : `${formatEvents(events)}\n`);
+    return EXIT.ok;
+  },
+  [
+    new Option('-s, --since <when>', 'only transitions since then: a duration back (90s, 15m, 2h, 1d) or a date'),
+    new Option('-n, --limit <count>', `read at most this many of the newest transitions (1-1000, default ${DEFAULT_EVENTS_READ})`),
+  ],
+);
 
 for (const [name, description] of [
   ['failback', 'move ownership back to the configured primary'],

@@ -56,6 +56,8 @@ export class Failover {
   /** Between start() and stop(): before start() the store may not be connected yet. */
   private running = false;
   private startedAt = 0;
+  /** Whether the last check held the registration because ownership could not be read: logged as it starts and ends only. */
+  private holding = false;
 
   constructor(
     private readonly opts: FailoverOptions,
@@ -168,9 +170,12 @@ export class Failover {
     });
     this.delegate.onAlarm('ownership_unreadable', intent === 'hold');
     if (intent === 'hold') {
-      this.log.error('ownership cannot be read from the state store: not registering (set startup.ignoreUnreadableOwnership to override)');
+      if (!this.holding) this.log.error('ownership cannot be read from the state store: not registering (set startup.ignoreUnreadableOwnership to override)');
+      this.holding = true;
       return;
     }
+    if (this.holding) this.log.info({ owner: this.known?.owner, epoch: this.known?.epoch }, 'ownership readable again');
+    this.holding = false;
     if (intent === 'register' && !this.registration.maintained) {
       const from = read === 'unreadable' ? null : read;
       this.log.info({ epoch: from?.epoch }, 'this node owns the registration: registering');

@@ -42,6 +42,7 @@ export function metricDelegates(m: Metrics) {
   const heartbeat: HeartbeatDelegate = {
     onStoreError: (op) => m.storeErrors.inc({ op }),
     onPeerHeartbeatAge: (s) => m.peerHeartbeatAge.set(s ?? -1),
+    onConfigDrift: (keys) => m.alarm.set({ alarm: 'config_drift' }, keys.length > 0 ? 1 : 0),
   };
   const overflow: OverflowDelegate = {
     onVerdict: (v) => {

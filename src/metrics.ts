@@ -15,6 +15,7 @@ export const ALARMS = [
   'takeover_refused',
   'redis_unreachable',
   'drachtio_unpinged',
+  'config_drift',
 ] as const;
 export type Alarm = (typeof ALARMS)[number];
 export type TakeoverResult = (typeof TAKEOVER_RESULTS)[number];

@@ -1,3 +1,4 @@
+import { describeProbes } from './events-view';
 import type { Status } from './status';
 
 export class AdminUnreachable extends Error {}
@@ -30,6 +31,11 @@ export async function callAdmin(baseUrl: string, method: 'GET' | 'POST', path: s
   return { httpStatus: res.status, body };
 }
 
+function settingsLine(drift: readonly string[] | null): string {
+  if (drift === null) return 'not compared yet (no heartbeat from the peer with its settings)';
+  return drift.length === 0 ? 'same as the peer' : `DIFFER FROM THE PEER: ${drift.join(', ')}`;
+}
+
 /** The status as an operator reads it under stress: the answer first, details after. */
 export function formatStatus(s: Status): string {
   const yes = (b: boolean) => (b ? 'yes' : 'NO');
@@ -45,9 +51,9 @@ export function formatStatus(s: Status): string {
       : `peer        ${s.peer}, heartbeat ${s.peerHeartbeatAgeSec === null ? 'absent' : `${s.peerHeartbeatAgeSec.toFixed(1)} s old`}`,
     `calls       ${s.activeCalls} / ${s.channels} channels`,
   ];
+  if (s.peer !== null) lines.push(`settings    ${settingsLine(s.settingsDrift)}`);
   if (s.lastVerdict) {
-    const probes = s.lastVerdict.probes.map((p) => `#${p.attempt} ${p.outcome}${p.status ? ` ${p.status}` : ''} ${p.rttMs} ms`).join(', ');
-    lines.push(`last check  owner ${s.lastVerdict.kind} at ${s.lastVerdict.decidedAt} (heartbeat ${s.lastVerdict.heartbeat}; ${probes})`);
+    lines.push(`last check  owner ${s.lastVerdict.kind} at ${s.lastVerdict.decidedAt} (heartbeat ${s.lastVerdict.heartbeat}; ${describeProbes(s.lastVerdict.probes)})`);
   }
   return lines.join('\n');
 }

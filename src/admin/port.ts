@@ -1,3 +1,4 @@
+import type { TransitionEvent } from '../core/types';
 import type { ChangeResult } from '../failover';
 import type { Status } from './status';
 
@@ -12,6 +13,8 @@ export interface AdminPort {
   status(): Status;
   readiness(): Readiness;
   handover(kind: 'failback' | 'switchover', by: string): Promise<ChangeResult>;
+  /** The newest `count` transitions from the store, oldest first; rejects when the store is unreachable. */
+  events(count: number): Promise<TransitionEvent[]>;
   metricsText(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
 

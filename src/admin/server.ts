@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyReply, type FastifyRequest } from '
 import type { Logger } from 'pino';
 import { Lockout } from '../core/lockout';
 import type { Config } from '../config/schema';
+import { DEFAULT_EVENTS_READ, MAX_EVENTS_READ } from './events-view';
 import type { AdminDelegate, AdminPort } from './port';
 import { bearerToken, tokenMatches } from './token';
 
@@ -32,6 +33,20 @@ export function buildAdminServer(agent: AdminPort, cfg: Config['admin'], log: Lo
   });
 
   app.get('/status', async () => agent.status());
+
+  // Read-only like /status: the history is what an operator needs before acting, token or not.
+  app.get<{ Querystring: { limit?: string; since?: string } }>('/events', async (req, reply) => {
+    const limit = req.query.limit === undefined ? DEFAULT_EVENTS_READ : Number(req.query.limit);
+    const since = req.query.since === undefined ? 0 : Number(req.query.since);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_EVENTS_READ || !Number.isFinite(since)) {
+      return reply.code(400).send({ error: `limit must be 1-${MAX_EVENTS_READ} and since a time in ms` });
+    }
+    try {
+      return { events: (await agent.events(limit)).filter((e) => e.at >= since) };
+    } catch (err) {
+      return reply.code(503).send({ error: `the state store is unreachable: ${err instanceof Error ? err.message : String(err)}` });
+    }
+  });
 
   /** Refuses unless the token is configured, presented, and the source is not locked out. */
   const authorize = async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {

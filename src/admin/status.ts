@@ -10,6 +10,8 @@ export interface StatusReadings {
   readonly drachtioConnected: boolean;
   readonly store: { readonly kind: 'memory' | 'redis'; readonly reachable: boolean };
   readonly peerHeartbeatAgeSec: number | null;
+  /** Pair settings that differ from the peer's; null when not compared yet. */
+  readonly settingsDrift: readonly string[] | null;
   readonly activeCalls: number;
   readonly verdict: Verdict | null;
 }
@@ -29,6 +31,7 @@ export function statusOf(cfg: Config, r: StatusReadings) {
     drachtioConnected: r.drachtioConnected,
     store: r.store,
     peerHeartbeatAgeSec: r.peerHeartbeatAgeSec,
+    settingsDrift: r.settingsDrift,
     activeCalls: r.activeCalls,
     channels: cfg.app.channels,
     lastVerdict: r.verdict && {

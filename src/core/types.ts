@@ -87,6 +87,8 @@ export interface Heartbeat {
   readonly epochSeen: Epoch;
   /** The owner this node follows at `epochSeen`; absent while it knows none. */
   readonly ownerSeen?: NodeId;
+  /** The pair settings' fingerprint (core/settings-fingerprint.ts); absent from older versions. */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /** `restore`: the store had lost the ownership (or held an older one) and a node wrote back the newest it knew. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../core/clock';
+import { FaultLog } from '../fault-log';
 import { ANSWERING, type LinkState, linkStep, pingsOverdue } from '../core/link-watchdog';
 import { closeConnections, connectSrf, onConnectionEvent, pingIntervalOf, startMissingPings, unansweredPings, type ConnectOptions, type Srf } from './srf';
 
@@ -23,7 +24,8 @@ const WATCHDOG_TICK_MS = 1000;
  */
 export class DrachtioConnection {
   private up = false;
-  private warned = false;
+  /** Down, every retry fails the same way: logged as the fault starts, at a slow pace while it lasts, and as it ends. */
+  private readonly unreachable: FaultLog;
   private link: LinkState = ANSWERING;
   private watchdog: TimerHandle | null = null;
   /** When the current connection came up, and who has sent pings on it since. */
@@ -36,7 +38,9 @@ export class DrachtioConnection {
     private readonly log: Logger,
     private readonly clock: Clock,
     private readonly delegate: ConnectionDelegate,
-  ) {}
+  ) {
+    this.unreachable = new FaultLog(log, clock, 'drachtio-server reachable again');
+  }
 
   get connected(): boolean {
     return this.up;
@@ -45,23 +49,18 @@ export class DrachtioConnection {
   start(): void {
     this.srf.on('connect', (err, hostport, serverVersion?: string) => {
       if (err) {
-        this.log.error({ err: err.message }, 'drachtio-server refused the connection (check drachtio.secret)');
+        this.unreachable.failed('drachtio-server refused the connection (check drachtio.secret)', { err: err.message });
         return;
       }
-      this.warned = false;
+      this.unreachable.recovered();
       this.link = ANSWERING;
       this.connectedAt = this.clock.now();
       this.pingSource = 'none';
       this.log.info({ hostport, serverVersion }, 'connected to drachtio-server');
       this.markUp();
     });
-    // drachtio-srf throws on an 'error' event nobody listens to. While down, every
-    // retry fails the same way: only the first failure is worth a warning.
-    this.srf.on('error', (err) => {
-      if (this.up || !this.warned) this.log.warn({ err: err.message }, 'drachtio connection error; retrying');
-      else this.log.debug({ err: err.message }, 'drachtio connection error');
-      this.warned = true;
-    });
+    // drachtio-srf throws on an 'error' event nobody listens to.
+    this.srf.on('error', (err) => this.unreachable.failed('drachtio connection error; retrying', { err: err.message, drachtio: `${this.opts.host}:${this.opts.port}` }));
     onConnectionEvent(this.srf, 'close', () => {
       this.link = ANSWERING;
       if (this.up) this.log.error('lost the connection to drachtio-server; reconnecting');

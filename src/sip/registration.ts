@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { type Clock, type TimerHandle, withTimeout } from '../core/clock';
+import { FaultLog } from '../fault-log';
 import { interpretRegisterResponse, parseBindings, refreshDelayMs, retryDelayMs, sameContact } from '../core/registration-timing';
 import { sendRequest, type Srf } from './srf';
 
@@ -40,6 +41,8 @@ export class Registration {
   private failures = 0;
   private expires: number;
   private inflight: Promise<unknown> = Promise.resolve();
+  /** Registering or refreshing failing: every retry fails alike, so it is logged as a lasting fault. */
+  private readonly failing: FaultLog;
 
   constructor(
     private readonly srf: Srf,
@@ -49,6 +52,7 @@ export class Registration {
     private readonly delegate: RegistrationDelegate,
   ) {
     this.expires = opts.expires;
+    this.failing = new FaultLog(log, clock, 'registration at the IPBX works again');
   }
 
   get registered(): boolean {
@@ -169,10 +173,17 @@ export class Registration {
   }
 
   private report(kind: RegisterKind, result: RegisterResult): RegisterResult {
-    if (result.ok) this.log.info({ kind, grantedSec: result.grantedSec }, 'REGISTER accepted');
-    // Only a status line is the IPBX's word; a timeout or a send failure is ours to explain.
-    else if (result.status !== undefined) this.log.error({ kind, status: result.status, reason: result.reason }, `REGISTER refused by the IPBX: ${result.reason}`);
-    else this.log.error({ kind, reason: result.reason }, `REGISTER failed: ${result.reason}`);
+    const keeping = kind === 'register' || kind === 'refresh';
+    if (result.ok) {
+      this.log.info({ kind, grantedSec: result.grantedSec }, 'REGISTER accepted');
+      if (keeping) this.failing.recovered();
+    } else {
+      // Only a status line is the IPBX's word; a timeout or a send failure is ours to explain.
+      const message = result.status !== undefined ? `REGISTER refused by the IPBX: ${result.reason}` : `REGISTER failed: ${result.reason}`;
+      const fields = { kind, status: result.status, reason: result.reason };
+      if (keeping) this.failing.failed(message, fields);
+      else this.log.error(fields, message);
+    }
     this.delegate.onResult(kind, result);
     return result;
   }

@@ -17,6 +17,8 @@ export interface RedisStoreOptions {
   readonly commandTimeoutMs: number;
   readonly keyPrefix: string;
   readonly onReachabilityChange?: (up: boolean) => void;
+  /** Every operation's outcome (null: it succeeded), for the log of a lasting fault. */
+  readonly onOutcome?: (op: string, error: string | null) => void;
 }
 
 /**
@@ -158,10 +160,13 @@ export class RedisStore implements StateStore {
     try {
       const r = await fn();
       this.setReachable(true);
+      this.opts.onOutcome?.(op, null);
       return r;
     } catch (err) {
       if (this.redis.status !== 'ready' || /timed out|Connection|ECONN|closed/i.test(String(err))) this.setReachable(false);
-      throw new Error(`redis ${op} failed: ${err instanceof Error ? err.message : String(err)}`);
+      const failure = new Error(`redis ${op} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.opts.onOutcome?.(op, failure.message);
+      throw failure;
     }
   }
 
@@ -207,8 +212,21 @@ function parseHeartbeat(raw: string, key: string): Heartbeat {
   if (typeof v.node !== 'string' || (v.status !== 'healthy' && v.status !== 'unhealthy') || typeof v.at !== 'number' || typeof v.epochSeen !== 'number') {
     throw new Error(`${key}: not a heartbeat record`);
   }
-  const hb: Heartbeat = { node: v.node, status: v.status, at: v.at, epochSeen: epoch(v.epochSeen) };
-  return typeof v.ownerSeen === 'string' ? { ...hb, ownerSeen: v.ownerSeen } : hb;
+  const settings = stringRecord(v.settings);
+  return {
+    node: v.node,
+    status: v.status,
+    at: v.at,
+    epochSeen: epoch(v.epochSeen),
+    ...(typeof v.ownerSeen === 'string' ? { ownerSeen: v.ownerSeen } : {}),
+    ...(settings ? { settings } : {}),
+  };
+}
+
+function stringRecord(v: unknown): Record<string, string> | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const entries = Object.entries(v);
+  return entries.every(([, x]) => typeof x === 'string') ? Object.fromEntries(entries as [string, string][]) : null;
 }
 
 const TRANSITION_KINDS = ['init', 'restore', 'takeover', 'rollback', 'failback', 'switchover'] as const;

@@ -40,8 +40,11 @@ export interface StoreErrorDelegate {
   onStoreError(op: string): void;
 }
 
-/** A failed store operation is counted and logged the same way wherever it happens; the caller then falls back. */
+/**
+ * A failed store operation is counted the same way wherever it happens; the caller then falls back.
+ * The store logs the fault itself, once as it starts and ends (fault-log.ts), so each failure is debug here.
+ */
 export function storeFailed(delegate: StoreErrorDelegate, log: Logger, op: string, err: unknown): void {
   delegate.onStoreError(op);
-  log.error({ op, err: err instanceof Error ? err.message : String(err) }, 'state store operation failed');
+  log.debug({ op, err: err instanceof Error ? err.message : String(err) }, 'state store operation failed');
 }

@@ -26,11 +26,11 @@ function node(self: 'a' | 'b', store: StateStore, clock: FakeClock, opts: { igno
   };
   const peer = self === 'a' ? 'b' : 'a';
   const heartbeat = new HeartbeatPublisher(
-    { self, peer, staleAfterMs: HB.staleAfterMs },
+    { self, peer, staleAfterMs: HB.staleAfterMs, settings: {} },
     store,
     clock,
     silent,
-    { onStoreError: () => undefined, onPeerHeartbeatAge: () => undefined },
+    { onStoreError: () => undefined, onPeerHeartbeatAge: () => undefined, onConfigDrift: () => undefined },
     () => opts.healthy ?? true,
   );
   const failover = new Failover(

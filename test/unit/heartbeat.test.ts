@@ -6,20 +6,21 @@ import { MemoryStore } from '../../src/state/memory-store';
 import { FakeClock } from '../support/fake-clock';
 import { faulty } from '../support/faulty-store';
 
-function publisher(peer: string | null) {
+function publisher(peer: string | null, settings: Record<string, string> = { mode: 'h1' }) {
   const clock = new FakeClock();
   const store = faulty(new MemoryStore());
   const ages: Array<number | null> = [];
   const errors: string[] = [];
+  const drifts: string[][] = [];
   const hb = new HeartbeatPublisher(
-    { self: 'b', peer, staleAfterMs: 3000 },
+    { self: 'b', peer, staleAfterMs: 3000, settings },
     store,
     clock,
     pino({ level: 'silent' }),
-    { onStoreError: (op) => errors.push(op), onPeerHeartbeatAge: (s) => ages.push(s) },
+    { onStoreError: (op) => errors.push(op), onPeerHeartbeatAge: (s) => ages.push(s), onConfigDrift: (keys) => drifts.push([...keys]) },
     () => true,
   );
-  return { hb, clock, store, ages, errors };
+  return { hb, clock, store, ages, errors, drifts };
 }
 
 t.test('a beat writes status, time and the ownership seen, and reads the peer age back', async (t) => {
@@ -27,7 +28,7 @@ t.test('a beat writes status, time and the ownership seen, and reads the peer ag
   await store.writeHeartbeat({ node: 'a', status: 'healthy', at: clock.now(), epochSeen: epoch(1) }, 10_000);
   await clock.advance(1500);
   await hb.beat({ owner: 'a', epoch: epoch(2) });
-  t.strictSame(await store.readHeartbeat('b'), { node: 'b', status: 'healthy', at: clock.now(), epochSeen: 2, ownerSeen: 'a' });
+  t.strictSame(await store.readHeartbeat('b'), { node: 'b', status: 'healthy', at: clock.now(), epochSeen: 2, ownerSeen: 'a', settings: { mode: 'h1' } });
   t.equal(hb.peerAgeSec, 1.5);
   t.strictSame(ages, [1.5]);
 });
@@ -49,5 +50,23 @@ t.test('no peer heartbeat, no peer, or no store: the age is unknown', async (t) 
 t.test('before it knows any ownership a node beats epoch 0 and no owner', async (t) => {
   const { hb, clock, store } = publisher('a');
   await hb.beat(null);
-  t.strictSame(await store.readHeartbeat('b'), { node: 'b', status: 'healthy', at: clock.now(), epochSeen: 0 });
+  t.strictSame(await store.readHeartbeat('b'), { node: 'b', status: 'healthy', at: clock.now(), epochSeen: 0, settings: { mode: 'h1' } });
+});
+
+t.test('the peer\'s settings fingerprint is compared at each beat; a change is reported once', async (t) => {
+  const { hb, clock, store, drifts } = publisher('a', { mode: 'h1', 'verification.attempts': 'x3' });
+  const peerBeat = (settings?: Record<string, string>) =>
+    store.writeHeartbeat({ node: 'a', status: 'healthy', at: clock.now(), epochSeen: epoch(1), ...(settings ? { settings } : {}) }, 10_000);
+  const seen = { owner: 'a', epoch: epoch(1) };
+  await peerBeat();
+  await hb.beat(seen);
+  t.equal(hb.settingsDrift, null, 'a peer that publishes no settings is not compared');
+  await peerBeat({ mode: 'h1', 'verification.attempts': 'x2' });
+  await hb.beat(seen);
+  await hb.beat(seen);
+  t.strictSame(hb.settingsDrift, ['verification.attempts']);
+  await peerBeat({ mode: 'h1', 'verification.attempts': 'x3' });
+  await hb.beat(seen);
+  t.strictSame(hb.settingsDrift, []);
+  t.strictSame(drifts, [['verification.attempts'], []], 'one report per change, not per beat');
 });

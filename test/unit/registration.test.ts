@@ -154,3 +154,26 @@ t.test('not connected to drachtio-server: a clear error, never an assertion', as
   t.match(await reg.keep(), { ok: false, reason: /not connected to drachtio-server/ });
   reg.release();
 });
+
+t.test('a registrar that keeps refusing: one line as it starts, a reminder every 5 min, one line with the duration as it ends', async (t) => {
+  const clock = new FakeClock();
+  let refusing = true;
+  const { srf, sent } = fakeSrf(() => (refusing ? { status: 403, reason: 'Forbidden' } : { status: 200, headers: { Contact: `<${OURS}>;expires=300` } }));
+  const { log, messages } = recordingLogger();
+  const { reg, results } = registration(srf, clock, log);
+  await reg.keep();
+  // Over 10 minutes of retries, every 30 s once backed off.
+  for (let i = 0; i < 22; i++) await clock.advance(30_000);
+  const refusals = results.filter(([, r]) => !r.ok).length;
+  t.ok(refusals >= 20, `the registrar refused ${refusals} times`);
+  const lines = messages().filter((m) => m.includes('403'));
+  t.equal(lines.length, 3, lines.join(' | '));
+  t.equal(lines[0], 'REGISTER refused by the IPBX: 403 Forbidden');
+  t.match(lines[1], /^still failing after 5 min \(\d+ failures\): REGISTER refused by the IPBX: 403 Forbidden$/);
+  t.match(lines[2], /^still failing after 10 min \(\d+ failures\): REGISTER refused by the IPBX: 403 Forbidden$/);
+  refusing = false;
+  await clock.advance(30_000);
+  t.ok(sent.length > refusals);
+  t.ok(messages().some((m) => /^registration at the IPBX works again after 1[01] min \(\d+ failures\)$/.test(m)), messages().slice(-2).join(' | '));
+  reg.release();
+});
