@@ -10,6 +10,7 @@ import { overloadReason } from './core/overload';
 import type { TransitionEvent } from './core/types';
 import { fingerprint } from './core/settings-fingerprint';
 import { Verifier } from './core/verification';
+import { OwnerWatch } from './owner-watch';
 import { type ChangeResult, Failover } from './failover';
 import { FaultLog } from './fault-log';
 import { HeartbeatPublisher } from './heartbeat';
@@ -42,6 +43,8 @@ export class Agent implements AdminPort {
   private readonly failover: Failover;
   private readonly heartbeat: HeartbeatPublisher;
   private readonly overflow: OverflowHandler;
+  /** Absent in single-node mode or with verification.watchOwner off. */
+  private readonly ownerWatch: OwnerWatch | null;
   private readonly registration: Registration;
   private readonly appHealth: AppHealth;
   private readonly store: StateStore;
@@ -122,11 +125,24 @@ export class Agent implements AdminPort {
       ? {
           id: cfg.peer.id,
           uri: cfg.peer.uri,
-          verifier: new Verifier(cfg.verification, { sendProbe: optionsProbe(srf, cfg.peer.uri, cfg.ipbx.contact), onProbe: d.probe }, clock),
+          sendProbe: optionsProbe(srf, cfg.peer.uri, cfg.ipbx.contact),
         }
       : null;
+    const verifier = peer && new Verifier(cfg.verification, { sendProbe: peer.sendProbe, onProbe: d.probe }, clock);
+    this.ownerWatch =
+      peer && verifier && cfg.verification.watchOwner
+        ? new OwnerWatch(
+            peer.sendProbe,
+            verifier,
+            cfg.verification,
+            () => this.failover.ownership !== null && !this.failover.isOwner(),
+            clock,
+            log.child({ component: 'owner-watch' }),
+            d.ownerWatch,
+          )
+        : null;
     this.overflow = new OverflowHandler(
-      peer,
+      peer && verifier && { id: peer.id, uri: peer.uri, verifier },
       this.failover,
       this.store,
       { mode: cfg.mode, dissuasion: cfg.dissuasion, staleAfterMs: cfg.heartbeat.staleAfterMs },
@@ -171,10 +187,12 @@ export class Agent implements AdminPort {
     if (this.stopped) return; // stopped while the store was connecting
     if (!ready) this.log.warn('state store not reachable yet: ownership will be read when it is');
     this.failover.start();
+    this.ownerWatch?.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.ownerWatch?.stop();
     this.failover.stop();
     this.appHealth.stop();
     this.registration.release();

@@ -6,6 +6,7 @@ import type { HeartbeatDelegate } from './heartbeat';
 import type { Metrics } from './metrics';
 import type { OverflowDelegate } from './overflow-handler';
 import type { BridgeDelegate } from './sip/bridge';
+import type { OwnerWatchDelegate } from './owner-watch';
 import type { ConnectionDelegate } from './sip/connection';
 import type { RegistrationDelegate } from './sip/registration';
 import type { RouterDelegate } from './sip/request-router';
@@ -66,6 +67,7 @@ export function metricDelegates(m: Metrics) {
     onDisconnected: () => m.drachtioConnected.set(0),
     onPingsStartedByUs: (ours) => m.alarm.set({ alarm: 'drachtio_unpinged' }, ours ? 1 : 0),
   };
+  const probe = (p: ProbeResult) => m.probeRtt.observe({ outcome: p.outcome }, p.rttMs / 1000);
   const admin: AdminDelegate = {
     onAuthFailure: () => m.adminAuthFailures.inc(),
     onLockout: () => m.adminLockouts.inc(),
@@ -73,7 +75,8 @@ export function metricDelegates(m: Metrics) {
   return {
     registration,
     appHealth,
-    probe: (p: ProbeResult) => m.probeRtt.observe({ outcome: p.outcome }, p.rttMs / 1000),
+    probe,
+    ownerWatch: { onProbe: probe, onUnreachable: (raised) => m.alarm.set({ alarm: 'owner_unreachable' }, raised ? 1 : 0) } satisfies OwnerWatchDelegate,
     failover,
     heartbeat,
     overflow,

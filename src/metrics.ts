@@ -15,6 +15,7 @@ export const ALARMS = [
   'takeover_refused',
   'redis_unreachable',
   'drachtio_unpinged',
+  'owner_unreachable',
   'config_drift',
 ] as const;
 export type Alarm = (typeof ALARMS)[number];

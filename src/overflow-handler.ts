@@ -83,6 +83,7 @@ export class OverflowHandler implements OverflowPort {
         probes: verdict.sip.probes,
         joined: result.joined,
         cached: result.cached,
+        evidence: result.evidence === true,
         action: action.kind,
       },
       `overflow decision: owner ${verdict.kind}, ${action.kind}`,
@@ -106,10 +107,14 @@ export class OverflowHandler implements OverflowPort {
     }
   }
 
-  /** A cached "alive" was about the owner of its epoch; a new epoch needs a new look. */
+  /**
+   * A cached "alive" was about the owner of its epoch; a new epoch needs a new
+   * look. Learning the first epoch is no change of owner: before it the peer
+   * probed was the configured one, the same node.
+   */
   private forgetVerdictOnPreviousOwner(peer: PeerCheck): void {
     const current = this.failover.ownership?.epoch ?? null;
-    if (current !== this.epochSeen) peer.verifier.invalidate();
+    if (current !== this.epochSeen && this.epochSeen !== null) peer.verifier.invalidate();
     this.epochSeen = current;
   }
 

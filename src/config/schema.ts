@@ -97,6 +97,11 @@ export const configSchema = z
       /** How long an `alive` verdict answers later overflow calls without probing again. */
       aliveTtlMs: ms(5000),
       aliveStatuses: z.array(z.number().int().min(200).max(699)).min(1).default([200]),
+      /**
+       * While another node owns, probe it every intervalMs outside any call, so
+       * an overflow call is decided from probes already made (src/owner-watch.ts).
+       */
+      watchOwner: z.boolean().default(true),
     }).prefault({}),
     dissuasion: dissuasion.prefault({}),
     heartbeat: z.object({

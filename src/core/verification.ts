@@ -11,8 +11,30 @@ export interface VerificationOptions {
 }
 
 export type VerificationResult =
-  | { readonly kind: 'verdict'; readonly verdict: SipVerdict; readonly joined: boolean; readonly cached: boolean }
+  | {
+      readonly kind: 'verdict';
+      readonly verdict: SipVerdict;
+      readonly joined: boolean;
+      readonly cached: boolean;
+      /** Decided from the owner watch's probes, made before the call arrived (see `record`). */
+      readonly evidence?: true;
+    }
   | { readonly kind: 'cancelled' };
+
+/**
+ * The owner dead from probes already made, or null when they do not say so:
+ * the `attempts` newest completed probes (by when they were sent) all failed,
+ * and the newest of them is recent (within two probe periods), so a watch that
+ * stopped does not speak for now. A probe still in flight is not waited for:
+ * its answer would come too late to change a verdict the failures reached.
+ */
+export function deadFromEvidence(recent: readonly ProbeResult[], now: number, opts: Pick<VerificationOptions, 'attempts' | 'intervalMs' | 'timeoutMs'>): SipVerdict | null {
+  const newest = recent.slice(-opts.attempts);
+  if (newest.length < opts.attempts || newest.some((p) => p.outcome === 'alive')) return null;
+  const last = newest[newest.length - 1] as ProbeResult;
+  if (now - (last.at + last.rttMs) > 2 * (opts.intervalMs + opts.timeoutMs)) return null;
+  return { alive: false, probes: newest, decidedAt: now };
+}
 
 /** Lets the owner of the verifier see each probe as it completes (metrics, logs). */
 export interface VerificationDelegate {
@@ -41,6 +63,8 @@ interface Cycle {
 export class Verifier {
   private cycle: Cycle | null = null;
   private lastAlive: SipVerdict | null = null;
+  /** The owner watch's completed probes, oldest first by when they were sent; a few more than `attempts`. */
+  private recent: ProbeResult[] = [];
 
   constructor(
     private readonly opts: VerificationOptions,
@@ -53,9 +77,30 @@ export class Verifier {
     return this.cycle?.waiters ?? 0;
   }
 
-  /** Forgets a cached `alive` verdict (e.g. after ownership changed). */
+  /** Forgets what was learnt of the owner (e.g. after ownership changed): it was about the previous one. */
   invalidate(): void {
     this.lastAlive = null;
+    this.recent = [];
+  }
+
+  /**
+   * A probe of the owner made outside any call (the owner watch), so that an
+   * overflow call is decided from evidence already in hand: the newest answer
+   * alive refreshes the alive cache, a failure drops it, and `attempts`
+   * consecutive failures make a dead verdict at once (deadFromEvidence).
+   */
+  record(probe: ProbeResult): void {
+    const i = this.recent.findIndex((p) => p.at > probe.at);
+    if (i === -1) this.recent.push(probe);
+    else this.recent.splice(i, 0, probe);
+    if (this.recent.length > this.opts.attempts + 2) this.recent.shift();
+    if (this.recent[this.recent.length - 1] !== probe) return; // an older probe answering late says nothing new
+    this.lastAlive = probe.outcome === 'alive' ? { alive: true, probes: [probe], decidedAt: probe.at + probe.rttMs } : null;
+  }
+
+  /** The owner dead from the watch's probes alone, now, or null. */
+  deadFromEvidence(): SipVerdict | null {
+    return deadFromEvidence(this.recent, this.clock.now(), this.opts);
   }
 
   async verify(signal?: AbortSignal): Promise<VerificationResult> {
@@ -64,6 +109,8 @@ export class Verifier {
     if (cached && this.clock.now() - cached.decidedAt < this.opts.aliveTtlMs) {
       return { kind: 'verdict', verdict: cached, joined: false, cached: true };
     }
+    const dead = this.deadFromEvidence();
+    if (dead) return { kind: 'verdict', verdict: dead, joined: false, cached: false, evidence: true };
     const joined = this.cycle !== null;
     const cycle = this.cycle ?? this.startCycle();
     cycle.waiters += 1;

@@ -58,7 +58,8 @@ function run(): void {
   });
 
   t.test('a flood above the overload threshold gets 503 at once, and is counted', async (t) => {
-    const r = await rig(t, { overrides: { overload: { maxPendingVerifications: 5 } } });
+    // The owner watch off: every call of the flood must wait on a verification of its own.
+    const r = await rig(t, { overrides: { overload: { maxPendingVerifications: 5 }, verification: { watchOwner: false } } });
     (r.primary as Sipp).pause(); // every call now waits on a 3-probe verification
     const flood = call(NET.nodeB, 'caller.xml', { calls: 40, rate: 100 });
     await flood.finished(30_000);

@@ -11,11 +11,17 @@ import { contactOf, NET, sipsContactOf } from '../support/topology';
 
 const UNPINGED = 'drachtio-srf sends no pings to this drachtio-server (its version string does not read vX.Y.Z); pinging it ourselves';
 
+/**
+ * These cases prove the verification a call runs for itself: the owner watch
+ * (on by default) would otherwise have decided from its own probes first.
+ */
+const CALL_DRIVEN = { overrides: { verification: { watchOwner: false } } };
+
 e2e(t, run);
 
 function run(): void {
   t.test('a. primary answers OPTIONS: the caller is dissuaded, one verification cycle at most', async (t) => {
-    const r = await rig(t);
+    const r = await rig(t, CALL_DRIVEN);
     const caller = call(NET.nodeB);
     t.equal(await caller.finished(20_000), 0, 'caller scenario succeeded');
     if (!t.strictSame(finals(caller), [486], 'the caller got 486 Busy Here')) {
@@ -33,7 +39,7 @@ function run(): void {
   });
 
   t.test('b. primary stopped: attempts unanswered probes, binding cleared, own contact registered, call bridged', async (t) => {
-    const r = await rig(t);
+    const r = await rig(t, CALL_DRIVEN);
     (r.primary as Sipp).pause();
     const caller = call(NET.nodeB, 'caller.xml', { pauseMs: 300 });
     t.equal(await caller.finished(20_000), 0, 'caller scenario succeeded');
@@ -72,7 +78,7 @@ function run(): void {
   });
 
   t.test('c. 100 overflow calls at 50/s while the primary is alive: all dissuaded', async (t) => {
-    const r = await rig(t);
+    const r = await rig(t, CALL_DRIVEN);
     const caller = call(NET.nodeB, 'caller.xml', { calls: 100, rate: 50 });
     t.equal(await caller.finished(30_000), 0, 'every call of the run succeeded');
     const codes = finals(caller);
@@ -87,6 +93,22 @@ function run(): void {
     t.ok(metrics.includes('understudy_verifications_total{verdict="alive"} 1'), 'the metric counts cycles, not calls');
     t.ok(metrics.includes('understudy_overflow_invites_total{outcome="dissuaded"} 100'), 'and every call dissuaded');
     t.ok(probes >= 1 && probes <= 3, `at most \`attempts\` probes (got ${probes})`);
+  });
+
+  t.test('c. with the owner watch (default), 100 overflow calls at 50/s while the primary answers: all dissuaded, none probes for itself', async (t) => {
+    const r = await rig(t);
+    await waitFor(() => received(r.primary as Sipp, 'OPTIONS').length >= 2, 3000, 'the watch to probe the owner');
+    const caller = call(NET.nodeB, 'caller.xml', { calls: 100, rate: 50 });
+    t.equal(await caller.finished(30_000), 0, 'every call of the run succeeded');
+    const codes = finals(caller);
+    t.ok(codes.length === 100 && codes.every((c) => c === 486), 'all 100 got 486');
+    const decisions = r.agent.logs().filter((l) => typeof l.verdict === 'string');
+    t.equal(decisions.length, 100);
+    t.ok(decisions.every((l) => l.cached === true), 'every call decided from the watch, no cycle of its own');
+    // The watch probes every intervalMs (200 ms here) whatever the calls: about 2 s of calls, 10 periods.
+    const options = received(r.primary as Sipp, 'OPTIONS');
+    const during = options.filter((m) => m.at >= (caller.messages()[0]?.at ?? 0));
+    t.ok(during.length <= 12, `the OPTIONS follow the watch's pace, not the calls (${during.length} during the run)`);
   });
 
   t.test('d. owner: registers at start, bridges a call end to end', async (t) => {
@@ -145,7 +167,7 @@ function run(): void {
   });
 
   t.test('h. CANCEL during verification: the work for that call stops, no second final response', async (t) => {
-    const r = await rig(t);
+    const r = await rig(t, CALL_DRIVEN);
     (r.primary as Sipp).pause(); // a full 3-probe cycle takes 3.4 s
     const caller = call(NET.nodeB, 'caller-cancel-early.xml', { pauseMs: 500 });
     t.equal(await caller.finished(20_000), 0, 'caller scenario succeeded');

@@ -275,6 +275,34 @@ function run(): void {
     neverTwo(t, p);
   });
 
+  for (const watchOwner of [true, false]) {
+    t.test(`h. owner killed, watchOwner ${watchOwner}: ${watchOwner ? 'owner_unreachable before any call, the next overflow call decided from probes already made' : 'the call waits for its own probes (the former way)'}`, async (t) => {
+      const p = await pair(t, { b: { verification: { watchOwner } } });
+      await kill(p.a);
+      const alarm = 'understudy_alarm{alarm="owner_unreachable"} 1';
+      if (watchOwner) {
+        await waitFor(async () => (await p.b.agent.admin('/metrics')).text.split('\n').includes(alarm), 5000, 'owner_unreachable before any call');
+      }
+      await peerGone(p.b.agent); // else a fresh heartbeat makes it a split
+      const c = call(NET.nodeB);
+      t.equal(await c.finished(20_000), 0);
+      t.strictSame(finals(c), [200], 'taken over and bridged');
+      const invite = c.messages().find((m) => m.direction === 'sent' && isRequest(m, 'INVITE'));
+      const ok = c.messages().find((m) => m.direction === 'received' && statusOf(m) === 200);
+      const decision = p.b.agent.logs().find((l) => typeof l.verdict === 'string');
+      t.match(decision, { verdict: 'dead', action: 'takeover', evidence: watchOwner });
+      const probes = (decision?.probes ?? []) as { at: number }[];
+      const inviteAt = invite?.at ?? NaN;
+      if (watchOwner) t.ok(probes.length === 3 && probes.every((pr) => pr.at < inviteAt), 'every probe it decided on was made before the INVITE');
+      else t.ok(probes.length === 3 && probes.every((pr) => pr.at >= inviteAt - 5), 'three probes made for the call');
+      t.comment(
+        `takeover latency with watchOwner ${watchOwner}: INVITE → decision ${Math.round(Date.parse(String(decision?.time)) - inviteAt)} ms, INVITE → 200 ${Math.round((ok?.at ?? NaN) - inviteAt)} ms (the app answers after 100 ms)`,
+      );
+      t.ok(!(await p.b.agent.admin('/metrics')).text.split('\n').includes(alarm), 'the alarm cleared once node-b owns');
+      neverTwo(t, p);
+    });
+  }
+
   t.test('f. mode backup: primary dead, no takeover; `understudy switchover` performs it', async (t) => {
     const p = await pair(t, { mode: 'backup' });
     await kill(p.a);

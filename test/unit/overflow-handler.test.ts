@@ -166,3 +166,16 @@ t.test('a new epoch forgets a cached alive verdict: it was about the previous ow
   await handle();
   t.equal(verifier.invalidations, before + 1);
 });
+
+t.test('learning the first epoch is no change of owner: what was learnt of the peer before stands', async (t) => {
+  const { handle, verifier, failover } = handler();
+  failover.ownership = null; // the store was still empty at the first call
+  verifier.next = { kind: 'verdict', verdict: alive, joined: false, cached: false };
+  await handle();
+  failover.ownership = { owner: 'a', epoch: epoch(1) };
+  await handle();
+  t.equal(verifier.invalidations, 0, 'nothing forgotten');
+  failover.ownership = { owner: 'b', epoch: epoch(2) };
+  await handle();
+  t.equal(verifier.invalidations, 1, 'a later change of epoch still forgets');
+});
