@@ -89,7 +89,7 @@ export class Agent implements AdminPort {
 
     this.appHealth = new AppHealth(
       optionsProbe(srf, cfg.app.target, cfg.ipbx.contact),
-      { intervalMs: cfg.app.healthIntervalMs, timeoutMs: cfg.app.healthTimeoutMs },
+      { intervalMs: cfg.app.healthIntervalMs, timeoutMs: cfg.app.healthTimeoutMs, failuresToDown: cfg.app.healthFailures },
       clock,
       log.child({ component: 'app-health' }),
       d.appHealth,
@@ -151,7 +151,7 @@ export class Agent implements AdminPort {
     );
 
     this.gate = new ChannelGate(cfg.app.channels);
-    const bridge = new Bridge(srf, cfg.app, this.gate, clock, d.bridge);
+    const bridge = new Bridge(srf, cfg.app, this.gate, clock, { ...d.bridge, onAppUnreachable: () => this.appHealth.callFailed() });
 
     installRouter(srf, {
       acl: sipAcl(cfg),
@@ -169,6 +169,8 @@ export class Agent implements AdminPort {
     this.connection = new DrachtioConnection(srf, cfg.drachtio, log.child({ component: 'drachtio' }), clock, {
       onConnected: () => {
         d.connection.onConnected();
+        // Probes sent before the connection failed: know the app's state now, not an interval later.
+        this.appHealth.checkNow();
         // Whatever happened while we were away: register again if we hold the binding,
         // and act on ownership now rather than at the next tick.
         this.registration.reassert();

@@ -53,7 +53,7 @@ export function metricDelegates(m: Metrics) {
     onBackupAlarm: () => m.alarm.set({ alarm: 'primary_down_switchover_needed' }, 1),
     onStoreError: (op) => m.storeErrors.inc({ op }),
   };
-  const bridge: BridgeDelegate = {
+  const bridge: Omit<BridgeDelegate, 'onAppUnreachable'> = {
     onCallCount: (n) => m.activeCalls.set(n),
     onSetup: (s) => m.callSetup.observe(s),
     onReferRefused: () => m.sipRejected.inc({ reason: 'refer' }),

@@ -83,6 +83,12 @@ export const configSchema = z
       channels: z.number().int().min(1).default(30),
       healthIntervalMs: ms(2000),
       healthTimeoutMs: ms(1000),
+      /**
+       * Health probes failed in a row that make the app unhealthy on their own
+       * (one failed call to it plus one failed probe also do): one lost probe
+       * must not hand the registration to the peer.
+       */
+      healthFailures: z.number().int().min(1).max(10).default(2),
       /** An app that rings and never answers must not hold a channel until the caller gives up: 480 after this. */
       answerTimeoutMs: ms(30_000),
       /** Calls still up after this are hung up on both legs (a lost BYE must not hold a channel for ever); 0: no limit. */

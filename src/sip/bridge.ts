@@ -24,7 +24,12 @@ export interface BridgeDelegate {
   onCallCount(active: number): void;
   onSetup(seconds: number): void;
   onReferRefused(): void;
+  /** The B leg failed at transport level (no answer, or a 408/503 the stack generated): the app may be down. */
+  onAppUnreachable(): void;
 }
+
+/** drachtio-server's own answers when the app's address does not answer (Timer B) or refuses packets (ICMP). */
+const TRANSPORT_FAILURES: ReadonlySet<number> = new Set([408, 503]);
 
 export interface BridgeSettings {
   /** The only destination calls are ever bridged to. */
@@ -121,6 +126,8 @@ export class Bridge {
         return 'failed';
       }
       const status = failureStatus(err);
+      // An app's own 503 counts too: the health check that follows tells them apart.
+      if (status === undefined || TRANSPORT_FAILURES.has(status)) this.delegate.onAppUnreachable();
       if (status === undefined) {
         log.error({ err: err instanceof Error ? err.message : String(err) }, 'bridge to the local app failed');
         if (!res.finalResponseSent) reply(res, 500);

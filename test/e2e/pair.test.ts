@@ -303,6 +303,38 @@ function run(): void {
     });
   }
 
+  t.test("i. the owner's app dies: the call that finds it gone makes the owner answer 503, the next overflow call is taken over", async (t) => {
+    // Health probes every 5 s: only the failed call can make node-a look again within 1 s.
+    const p = await pair(t, { a: { app: { healthIntervalMs: 5000 } } });
+    await p.a.app.stop();
+    const lost = call(NET.nodeA);
+    t.equal(await lost.finished(20_000), 0);
+    const code = finals(lost)[0] ?? 0;
+    t.ok(code >= 400, `the call to the owner failed (${code}): the one call lost`);
+    const down = await p.a.agent.waitForLog((l) => l.msg === 'local app does not answer its health probe', 1000, 'node-a to look again at once');
+    t.match(down, { afterFailedCall: true });
+    t.match(await status(p.a.agent), { appHealthy: false, isOwner: true });
+    const overflow = call(NET.nodeB);
+    t.equal(await overflow.finished(20_000), 0);
+    t.strictSame(finals(overflow), [200], 'the next overflow call is taken over and bridged by node-b');
+    t.match(await status(p.b.agent), { owner: 'node-b', isOwner: true, registered: true });
+    t.comment('calls lost between the app dying and node-b owning: 1 (the call that found it gone)');
+    neverTwo(t, p);
+  });
+
+  t.test('j. one health probe of the owner\'s app lost: the owner stays healthy, an overflow call is dissuaded, no takeover', async (t) => {
+    const p = await pair(t, { a: { app: { healthIntervalMs: 2000 } } });
+    p.a.app.pause();
+    await p.a.agent.waitForLog((l) => l.msg === 'a health probe of the local app failed; still healthy', 5000, 'one lost health probe');
+    const overflow = call(NET.nodeB);
+    t.equal(await overflow.finished(20_000), 0);
+    p.a.app.resume();
+    t.strictSame(finals(overflow), [486], 'dissuaded: the owner is alive');
+    t.match(await status(p.a.agent), { appHealthy: true, isOwner: true, registered: true });
+    t.match(await status(p.b.agent), { owner: 'node-a', isOwner: false });
+    t.notOk(p.a.agent.logs().some((l) => l.msg === 'local app does not answer its health probe'), 'never reported down');
+  });
+
   t.test('f. mode backup: primary dead, no takeover; `understudy switchover` performs it', async (t) => {
     const p = await pair(t, { mode: 'backup' });
     await kill(p.a);
