@@ -102,6 +102,11 @@ async function status(agent: RunningAgent): Promise<Record<string, unknown>> {
   return (await agent.admin('/status')).body as Record<string, unknown>;
 }
 
+/** The status while waiting on it: an agent whose admin API is not listening yet (its store still connecting) reads as empty. */
+async function polled(agent: RunningAgent): Promise<Record<string, unknown>> {
+  return status(agent).catch(() => ({}));
+}
+
 /** The operator's CLI, as the runbook uses it. */
 function cli(command: string, agent: Node): { code: number | null; out: string } {
   const admin = agent.config.admin as { port: number };
@@ -138,7 +143,7 @@ async function peerGone(agent: RunningAgent): Promise<void> {
 
 /** Until `agent` has completed a heartbeat tick (it applies ownership first, then beats and reads the peer). */
 async function ticked(agent: RunningAgent): Promise<void> {
-  await waitFor(async () => (await status(agent)).peerHeartbeatAgeSec !== null, 5000, 'a first heartbeat tick');
+  await waitFor(async () => (await polled(agent)).peerHeartbeatAgeSec !== null, 5000, 'a first heartbeat tick');
 }
 
 function run(): void {
@@ -169,7 +174,7 @@ function run(): void {
     await waitFor(() => finals(inProgress).includes(200), 5000, 'the long call to be answered on the secondary');
     const fb = cli('failback', p.b);
     t.equal(fb.code, 0, `failback: ${fb.out.trim()}`);
-    await waitFor(async () => (await status(a)).registered === true, 8000, 'the primary to register');
+    await waitFor(async () => (await polled(a)).registered === true, 8000, 'the primary to register');
     t.match(await status(a), { owner: 'node-a', isOwner: true, registered: true });
     t.match(await status(p.b.agent), { owner: 'node-a', isOwner: false, registered: false });
     t.equal(await inProgress.finished(20_000), 0, 'the call in progress on the secondary completed');
@@ -238,7 +243,7 @@ function run(): void {
     await p.redis.stop();
     await p.redis.restart();
     const [a, b] = await Promise.all([p.startNode('a'), p.startNode('b')]);
-    await waitFor(async () => (await status(a)).registered === true, 8000, 'the primary to register');
+    await waitFor(async () => (await polled(a)).registered === true, 8000, 'the primary to register');
     await Promise.all([ticked(a), ticked(b)]);
     t.match(await status(a), { owner: 'node-a', epoch: 1, isOwner: true, registered: true });
     t.match(await status(b), { owner: 'node-a', epoch: 1, isOwner: false, registered: false });
@@ -249,8 +254,8 @@ function run(): void {
     const p = await pair(t);
     const sw = cli('switchover', p.a);
     t.equal(sw.code, 0, `switchover: ${sw.out.trim()}`);
-    await waitFor(async () => (await status(p.b.agent)).registered === true, 8000, 'the secondary to register');
-    await waitFor(async () => (await status(p.a.agent)).registered === false, 8000, 'the primary to unregister');
+    await waitFor(async () => (await polled(p.b.agent)).registered === true, 8000, 'the secondary to register');
+    await waitFor(async () => (await polled(p.a.agent)).registered === false, 8000, 'the primary to unregister');
     const registersBefore = p.a.agent.logs().filter((l) => l.msg === 'this node owns the registration: registering').length;
     await p.redis.stop();
     const restartedAt = Date.now();
@@ -346,7 +351,7 @@ function run(): void {
     t.match(await status(p.b.agent), { isOwner: false });
     const sw = cli('switchover', p.b);
     t.equal(sw.code, 0, `switchover: ${sw.out.trim()}`);
-    await waitFor(async () => (await status(p.b.agent)).registered === true, 8000, 'the secondary to register');
+    await waitFor(async () => (await polled(p.b.agent)).registered === true, 8000, 'the secondary to register');
     t.match(await status(p.b.agent), { owner: 'node-b', isOwner: true });
     neverTwo(t, p);
   });
