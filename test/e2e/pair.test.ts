@@ -244,6 +244,7 @@ function run(): void {
     await p.redis.restart();
     const [a, b] = await Promise.all([p.startNode('a'), p.startNode('b')]);
     await waitFor(async () => (await polled(a)).registered === true, 8000, 'the primary to register');
+    await waitFor(async () => (await polled(b)).owner !== null && (await polled(b)).owner !== undefined, 5000, 'the secondary to read ownership');
     await Promise.all([ticked(a), ticked(b)]);
     t.match(await status(a), { owner: 'node-a', epoch: 1, isOwner: true, registered: true });
     t.match(await status(b), { owner: 'node-a', epoch: 1, isOwner: false, registered: false });
