@@ -275,7 +275,23 @@ function run(): void {
     neverTwo(t, p);
   });
 
-  t.test('h. the owner agent frozen past its refresh while the peer takes over: thawed, it never registers over the peer', async (t) => {
+  t.test('f. mode backup: primary dead, no takeover; `understudy switchover` performs it', async (t) => {
+    const p = await pair(t, { mode: 'backup' });
+    await kill(p.a);
+    await peerGone(p.b.agent);
+    const c = call(NET.nodeB);
+    t.equal(await c.finished(20_000), 0);
+    t.strictSame(finals(c), [486], 'dissuaded, not taken over');
+    await p.b.agent.waitForLog((l) => l.msg === 'primary down, switchover needed', 3000, 'the alarm');
+    t.match(await status(p.b.agent), { isOwner: false });
+    const sw = cli('switchover', p.b);
+    t.equal(sw.code, 0, `switchover: ${sw.out.trim()}`);
+    await waitFor(async () => (await status(p.b.agent)).registered === true, 8000, 'the secondary to register');
+    t.match(await status(p.b.agent), { owner: 'node-b', isOwner: true });
+    neverTwo(t, p);
+  });
+
+  t.test('k. the owner agent frozen past its refresh while the peer takes over: thawed, it never registers over the peer', async (t) => {
     // The shortest lifetime the registrar grants (Min-Expires 60): node-a's refresh falls due 30 s after it registered.
     const GRANT_SEC = 60;
     const p = await pair(t, { a: { ipbx: { expires: GRANT_SEC } }, b: { ipbx: { expires: GRANT_SEC } } });
@@ -300,22 +316,6 @@ function run(): void {
     const refreshes = p.registrar.messages().filter((m) => fromA(m) && m.at >= thawedAt && m.header('Expires') !== '0');
     t.strictSame(refreshes.map((m) => m.firstLine), [], 'no REGISTER of node-a after the thaw but its removal');
     t.strictSame(registrarBindings(p.registrar.messages()).at(-1)?.contacts, [contactOf(NET.nodeB)], 'the registrar holds only node-b');
-    neverTwo(t, p);
-  });
-
-  t.test('f. mode backup: primary dead, no takeover; `understudy switchover` performs it', async (t) => {
-    const p = await pair(t, { mode: 'backup' });
-    await kill(p.a);
-    await peerGone(p.b.agent);
-    const c = call(NET.nodeB);
-    t.equal(await c.finished(20_000), 0);
-    t.strictSame(finals(c), [486], 'dissuaded, not taken over');
-    await p.b.agent.waitForLog((l) => l.msg === 'primary down, switchover needed', 3000, 'the alarm');
-    t.match(await status(p.b.agent), { isOwner: false });
-    const sw = cli('switchover', p.b);
-    t.equal(sw.code, 0, `switchover: ${sw.out.trim()}`);
-    await waitFor(async () => (await status(p.b.agent)).registered === true, 8000, 'the secondary to register');
-    t.match(await status(p.b.agent), { owner: 'node-b', isOwner: true });
     neverTwo(t, p);
   });
 }
