@@ -85,6 +85,7 @@ export class Agent implements AdminPort {
       log.child({ component: 'registration' }),
       clock,
       d.registration,
+      () => this.failover.stillOwner(),
     );
 
     this.appHealth = new AppHealth(

@@ -9,6 +9,8 @@ import { type StateStore, type StoreErrorDelegate, storeFailed } from './state/s
 /** What the ownership logic needs of the SIP registration (sip/registration.ts). */
 export interface RegistrationPort {
   readonly maintained: boolean;
+  /** Stepped down on finding another contact at the IPBX: the reconcile loop leaves it so; only a transition registers again. */
+  readonly steppedDown: boolean;
   keep(): Promise<{ ok: boolean; reason?: string }>;
   release(): void;
   unregister(): Promise<{ ok: boolean; reason?: string }>;
@@ -99,6 +101,15 @@ export class Failover {
     return this.exclusive.run(() => this.apply()).catch((err: unknown) => this.log.error({ err: String(err) }, 'ownership check failed'));
   }
 
+  /**
+   * Whether this node owns, after acting on ownership read afresh: the
+   * registration asks before each REGISTER it times itself. Never rejects.
+   */
+  async stillOwner(): Promise<boolean> {
+    await this.resync();
+    return this.isOwner();
+  }
+
   /** Takes ownership from a dead owner, clears its binding and registers ours. */
   takeOver(evidence: Verdict): Promise<ChangeResult> {
     return this.exclusive.run(async () => {
@@ -176,7 +187,7 @@ export class Failover {
     }
     if (this.holding) this.log.info({ owner: this.known?.owner, epoch: this.known?.epoch }, 'ownership readable again');
     this.holding = false;
-    if (intent === 'register' && !this.registration.maintained) {
+    if (intent === 'register' && !this.registration.maintained && !this.registration.steppedDown) {
       const from = read === 'unreadable' ? null : read;
       this.log.info({ epoch: from?.epoch }, 'this node owns the registration: registering');
       const r = await this.acquire(from);

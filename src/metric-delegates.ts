@@ -24,6 +24,7 @@ export function metricDelegates(m: Metrics) {
       if (kind === 'register' || kind === 'refresh') m.alarm.set({ alarm: 'registration_failing' }, r.ok ? 0 : 1);
     },
     onRegisteredChange: (reg) => m.registered.set(reg ? 1 : 0),
+    onConflict: (others) => m.alarm.set({ alarm: 'contact_conflict' }, others ? 1 : 0),
   };
   const appHealth: AppHealthDelegate = { onChange: (h) => m.appHealthy.set(h ? 1 : 0) };
   const failover: FailoverDelegate = {

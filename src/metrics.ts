@@ -11,6 +11,7 @@ export const PROBE_OUTCOMES = ['alive', 'not-alive', 'no-answer', 'error'] as co
 export const ALARMS = [
   'primary_down_switchover_needed',
   'registration_failing',
+  'contact_conflict',
   'ownership_unreadable',
   'takeover_refused',
   'redis_unreachable',

@@ -47,6 +47,28 @@ function parseSeconds(v: string | undefined): number | undefined {
   return Number(v);
 }
 
+/**
+ * When a binding the registrar granted for `grantedSec` lapses there. Counted
+ * from when the REGISTER was sent, never later than when the registrar started
+ * its own count, so the binding is never believed alive after the registrar dropped it.
+ */
+export function bindingExpiresAt(sentAt: number, grantedSec: number): number {
+  return sentAt + grantedSec * 1000;
+}
+
+/**
+ * The other live contacts a 2xx to our REGISTER says hold the AOR (RFC 3261
+ * §10.3 step 8: the 200 lists every current binding). Only when our own
+ * binding is in that list: a registrar that rewrites contacts (NAT) or lists
+ * only the one just registered gives no list to compare against, and reading
+ * our rewritten contact as someone else's would make us step down for nothing.
+ */
+export function foreignBindings(contactHeader: string | undefined, ours: string): string[] {
+  const listed = parseBindings(contactHeader);
+  if (!listed.some((b) => sameContact(b.uri, ours))) return [];
+  return listed.filter((b) => !sameContact(b.uri, ours) && b.expires !== 0).map((b) => b.uri);
+}
+
 /** One binding listed in a registrar's Contact header. */
 export interface Binding {
   readonly uri: string;

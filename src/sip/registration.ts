@@ -1,7 +1,15 @@
 import type { Logger } from 'pino';
 import { type Clock, type TimerHandle, withTimeout } from '../core/clock';
 import { FaultLog } from '../fault-log';
-import { interpretRegisterResponse, parseBindings, refreshDelayMs, retryDelayMs, sameContact } from '../core/registration-timing';
+import {
+  bindingExpiresAt,
+  foreignBindings,
+  interpretRegisterResponse,
+  parseBindings,
+  refreshDelayMs,
+  retryDelayMs,
+  sameContact,
+} from '../core/registration-timing';
 import { sendRequest, type Srf } from './srf';
 
 export interface RegistrationOptions {
@@ -24,6 +32,23 @@ export type RegisterResult =
 export interface RegistrationDelegate {
   onResult(kind: RegisterKind, result: RegisterResult): void;
   onRegisteredChange(registered: boolean): void;
+  /** The other contacts the IPBX listed when we stepped down; null once this node registers or unregisters again. */
+  onConflict(others: readonly string[] | null): void;
+}
+
+/**
+ * Asked before every REGISTER the registration times itself (refresh, retry,
+ * re-register after a reconnect): whether this node still owns. A process
+ * frozen past its timers (SIGSTOP, a paused VM) wakes with them overdue while
+ * the peer may have taken over; only a fresh look at ownership tells.
+ */
+export type OwnershipCheck = () => Promise<boolean>;
+
+/** One REGISTER sent: its result, when it left, and the other contacts its 2xx listed. */
+interface Sent {
+  readonly result: RegisterResult;
+  readonly sentAt: number;
+  readonly others: readonly string[];
 }
 
 /** A 423 may raise the interval once per REGISTER; a registrar that keeps asking is refused. */
@@ -38,6 +63,11 @@ export class Registration {
   private wanted = false;
   private isRegistered = false;
   private timer: TimerHandle | null = null;
+  /** Fires when our binding lapses at the IPBX unless a 2xx renewed it first. */
+  private lapse: TimerHandle | null = null;
+  /** Bumped by every start of a cycle, so a timer whose ownership check is still pending knows it was overtaken. */
+  private generation = 0;
+  private conflict: readonly string[] | null = null;
   private failures = 0;
   private expires: number;
   private inflight: Promise<unknown> = Promise.resolve();
@@ -50,6 +80,7 @@ export class Registration {
     private readonly log: Logger,
     private readonly clock: Clock,
     private readonly delegate: RegistrationDelegate,
+    private readonly stillOwner: OwnershipCheck,
   ) {
     this.expires = opts.expires;
     this.failing = new FaultLog(log, clock, 'registration at the IPBX works again');
@@ -63,10 +94,21 @@ export class Registration {
     return this.wanted;
   }
 
+  /**
+   * Whether this node stepped down because the IPBX listed another contact for
+   * the AOR: only an explicit `keep()` (a takeover, an operator's handover)
+   * registers again, so the reconcile loop never fights that contact.
+   */
+  get steppedDown(): boolean {
+    return this.conflict !== null;
+  }
+
   /** Registers now and keeps the binding refreshed until `release()`. Resolves with the first result. */
   async keep(): Promise<RegisterResult> {
     this.wanted = true;
     this.cancelTimer();
+    this.setConflict(null);
+    this.generation += 1;
     return this.cycle('register');
   }
 
@@ -81,8 +123,9 @@ export class Registration {
     this.release();
     // A refresh still in flight would re-create the binding after we removed it.
     await this.inflight;
-    const result = await this.send('unregister', this.opts.contact, 0);
-    if (result.ok) this.setRegistered(false);
+    this.setConflict(null);
+    const { result } = await this.send('unregister', this.opts.contact, 0);
+    if (result.ok) this.dropBinding();
     return result;
   }
 
@@ -109,20 +152,23 @@ export class Registration {
 
   /** After a reconnect to drachtio-server: register again at once if we hold the binding. */
   reassert(): void {
-    if (this.wanted) void this.keep();
+    if (!this.wanted) return;
+    this.cancelTimer();
+    void this.timed('register');
   }
 
   private async cycle(kind: 'register' | 'refresh'): Promise<RegisterResult> {
-    const result = await this.send(kind, this.opts.contact, this.expires);
+    const sent = await this.send(kind, this.opts.contact, this.expires);
+    const result = sent.result;
     if (!this.wanted) return result;
+    if (result.ok && sent.others.length > 0) return this.stepDown(sent.others);
     if (result.ok) {
       this.failures = 0;
-      this.setRegistered(true);
+      this.holdUntil(bindingExpiresAt(sent.sentAt, result.grantedSec));
       this.schedule(refreshDelayMs(result.grantedSec));
     } else {
+      // A binding we still hold stays valid until it lapses even if a refresh failed.
       this.failures += 1;
-      // A binding we still hold stays valid until its expiry even if a refresh failed.
-      if (kind === 'register') this.setRegistered(false);
       this.schedule(retryDelayMs(this.failures));
     }
     return result;
@@ -132,8 +178,59 @@ export class Registration {
     this.cancelTimer();
     this.timer = this.clock.setTimer(ms, () => {
       this.timer = null;
-      if (this.wanted) void this.cycle(this.isRegistered ? 'refresh' : 'register');
+      void this.timed(this.isRegistered ? 'refresh' : 'register');
     });
+  }
+
+  /** A REGISTER of our own timing: only once ownership, read afresh, says this node still owns. */
+  private async timed(kind: 'register' | 'refresh'): Promise<void> {
+    const generation = ++this.generation;
+    if (!this.wanted) return;
+    const owner = await this.stillOwner();
+    if (!this.wanted || generation !== this.generation) return;
+    if (!owner) {
+      this.log.warn({ kind }, 'no longer the owner: not sending the REGISTER that was due');
+      this.release();
+      return;
+    }
+    await this.cycle(kind);
+  }
+
+  /** Our binding is valid until `expiresAt`; past it without a 2xx, it is gone. */
+  private holdUntil(expiresAt: number): void {
+    if (this.lapse) this.clock.clearTimer(this.lapse);
+    this.setRegistered(true);
+    this.lapse = this.clock.setTimer(expiresAt - this.clock.now(), () => {
+      this.lapse = null;
+      this.log.error('our binding at the IPBX has lapsed: no REGISTER was accepted within its lifetime');
+      this.dropBinding();
+    });
+  }
+
+  private dropBinding(): void {
+    if (this.lapse) this.clock.clearTimer(this.lapse);
+    this.lapse = null;
+    this.setRegistered(false);
+  }
+
+  /**
+   * The IPBX lists another contact beside ours: someone else holds the AOR.
+   * Clearing it could fight a node that believes it owns, REGISTER against
+   * REGISTER; so ours is removed, the other left alone, and an operator decides.
+   */
+  private async stepDown(others: readonly string[]): Promise<RegisterResult> {
+    const reason = `another contact holds the AOR: ${others.join(', ')}`;
+    this.log.error({ others }, `${reason}; stepping down: removing our binding, leaving theirs, not registering again until an operator moves ownership`);
+    const un = await this.unregister();
+    if (!un.ok) this.log.error({ reason: un.reason }, 'could not remove our binding after stepping down: it lapses on its own');
+    this.setConflict(others);
+    return { ok: false, reason };
+  }
+
+  private setConflict(others: readonly string[] | null): void {
+    if (others === null && this.conflict === null) return;
+    this.conflict = others;
+    this.delegate.onConflict(others);
   }
 
   private cancelTimer(): void {
@@ -147,19 +244,21 @@ export class Registration {
     this.delegate.onRegisteredChange(v);
   }
 
-  private send(kind: RegisterKind, contact: string, expires: number): Promise<RegisterResult> {
+  private send(kind: RegisterKind, contact: string, expires: number): Promise<Sent> {
     const p = this.sendWithIntervalRetry(kind, contact, expires);
     this.inflight = p.catch(() => undefined);
     return p;
   }
 
-  private async sendWithIntervalRetry(kind: RegisterKind, contact: string, expires: number): Promise<RegisterResult> {
+  private async sendWithIntervalRetry(kind: RegisterKind, contact: string, expires: number): Promise<Sent> {
     let requested = expires;
     for (let i = 0; ; i++) {
+      const sentAt = this.clock.now();
       const res = await this.request({ Contact: `<${contact}>`, Expires: String(requested) });
-      if ('error' in res) return this.report(kind, { ok: false, reason: res.error });
+      const sent = (result: RegisterResult, others: readonly string[] = []): Sent => ({ result: this.report(kind, result), sentAt, others });
+      if ('error' in res) return sent({ ok: false, reason: res.error });
       const outcome = interpretRegisterResponse(res, { contact, expires: requested });
-      if (outcome.kind === 'registered') return this.report(kind, { ok: true, grantedSec: outcome.grantedSec });
+      if (outcome.kind === 'registered') return sent({ ok: true, grantedSec: outcome.grantedSec }, foreignBindings(res.contact, contact));
       if (outcome.kind === 'retry-with-expires' && i < MAX_INTERVAL_RETRIES && expires > 0) {
         this.log.info({ minExpires: outcome.expires }, 'registrar asked for a longer interval (423); retrying');
         this.expires = outcome.expires;
@@ -168,7 +267,7 @@ export class Registration {
       }
       const status = outcome.kind === 'refused' ? outcome.status : 423;
       const reason = outcome.kind === 'refused' ? outcome.reason : 'Interval Too Brief';
-      return this.report(kind, { ok: false, status, reason: `${status} ${reason}` });
+      return sent({ ok: false, status, reason: `${status} ${reason}` });
     }
   }
 

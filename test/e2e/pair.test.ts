@@ -11,7 +11,7 @@ import { type Drachtio, startDrachtio } from '../support/drachtio';
 import { freeTcpPort, waitFor } from '../support/processes';
 import { type RedisServer, startRedis } from '../support/redis';
 import { e2e } from '../support/rig';
-import { isRequest, registrarBindings, type Sipp, startSipp, statusOf } from '../support/sipp';
+import { isRequest, type LoggedMessage, registrarBindings, type Sipp, startSipp, statusOf } from '../support/sipp';
 import { contactOf, NET, nodeConfig, type NodeSpec, SECRETS } from '../support/topology';
 
 e2e(t, run);
@@ -354,6 +354,34 @@ function run(): void {
     t.equal(sw.code, 0, `switchover: ${sw.out.trim()}`);
     await waitFor(async () => (await polled(p.b.agent)).registered === true, 8000, 'the secondary to register');
     t.match(await status(p.b.agent), { owner: 'node-b', isOwner: true });
+    neverTwo(t, p);
+  });
+
+  t.test('k. the owner agent frozen past its refresh while the peer takes over: thawed, it never registers over the peer', async (t) => {
+    // The shortest lifetime the registrar grants (Min-Expires 60): node-a's refresh falls due 30 s after it registered.
+    const GRANT_SEC = 60;
+    const p = await pair(t, { a: { ipbx: { expires: GRANT_SEC } }, b: { ipbx: { expires: GRANT_SEC } } });
+    const aContact = contactOf(NET.nodeA);
+    const fromA = (m: LoggedMessage) => m.direction === 'received' && isRequest(m, 'REGISTER') && (m.header('Contact') ?? '').includes(aContact);
+    const registeredAt = p.registrar.messages().filter(fromA).at(-1)?.at as number;
+    // The agent alone: its drachtio-server keeps running, holding the SIP socket and the app connection.
+    p.a.agent.proc.signal('SIGSTOP');
+    t.teardown(() => p.a.agent.proc.signal('SIGCONT'));
+    await peerGone(p.b.agent);
+    const c = call(NET.nodeB);
+    t.equal(await c.finished(20_000), 0);
+    t.strictSame(finals(c), [200], 'the overflow call revealed the frozen owner and was bridged');
+    t.match(await status(p.b.agent), { owner: 'node-b', isOwner: true, registered: true, epoch: 2 });
+    // The event under test is node-a's refresh timer falling due while it is frozen: a moment, not something to observe.
+    const refreshDue = registeredAt + (GRANT_SEC / 2) * 1000;
+    await waitFor(() => Date.now() > refreshDue + 500, refreshDue + 500 - Date.now() + 1000, "node-a's refresh to fall due");
+    const thawedAt = Date.now();
+    p.a.agent.proc.signal('SIGCONT');
+    await waitFor(async () => (await status(p.a.agent)).isOwner === false, 5000, 'the thawed node-a to read the new ownership');
+    t.match(await status(p.a.agent), { owner: 'node-b', epoch: 2, isOwner: false, registered: false }, 'node-a ends passive');
+    const refreshes = p.registrar.messages().filter((m) => fromA(m) && m.at >= thawedAt && m.header('Expires') !== '0');
+    t.strictSame(refreshes.map((m) => m.firstLine), [], 'no REGISTER of node-a after the thaw but its removal');
+    t.strictSame(registrarBindings(p.registrar.messages()).at(-1)?.contacts, [contactOf(NET.nodeB)], 'the registrar holds only node-b');
     neverTwo(t, p);
   });
 }

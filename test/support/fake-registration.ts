@@ -9,6 +9,7 @@ export type RegisterStep = 'keep' | 'release' | 'unregister' | 'clearAll';
 export class FakeRegistration implements RegistrationPort {
   readonly steps: RegisterStep[] = [];
   maintained = false;
+  steppedDown = false;
   refuse: Partial<Record<'keep' | 'unregister' | 'clearAll', string>> = {};
 
   async keep() {

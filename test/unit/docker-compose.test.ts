@@ -23,6 +23,8 @@ for (const [name, value] of Object.entries(SECRETS)) {
 
 interface Service {
   image?: string;
+  user?: string;
+  depends_on?: Record<string, { condition?: string }>;
   build?: unknown;
   command?: string[];
   environment?: Record<string, string>;
@@ -34,6 +36,7 @@ interface Service {
 }
 interface Resolved {
   services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
   networks: Record<string, { internal?: boolean }>;
   secrets: Record<string, { file: string }>;
 }
@@ -51,7 +54,7 @@ withTools(t, 'docker-compose', [TOOLS.dockerCompose], () => {
   const { text, resolved } = resolve();
 
   t.test('docker-compose.yml is valid and runs the pair as deployed', async (t) => {
-    t.strictSame(Object.keys(resolved.services).sort(), ['drachtio-a', 'drachtio-b', 'redis', 'understudy-a', 'understudy-b']);
+    t.strictSame(Object.keys(resolved.services).sort(), ['drachtio-a', 'drachtio-b', 'redis', 'redis-data-owner', 'understudy-a', 'understudy-b']);
     t.match(resolved.services['drachtio-a']?.image, /^drachtio\/drachtio-server/);
     for (const agent of AGENTS) t.ok(resolved.services[agent]?.build, `${agent} is built from the Dockerfile`);
   });
@@ -71,6 +74,18 @@ withTools(t, 'docker-compose', [TOOLS.dockerCompose], () => {
     }
     for (const name of ['drachtio-a', 'drachtio-b']) t.notMatch(resolved.services[name]?.command?.join(' '), '--secret', `${name} gets no --secret argument`);
     t.match(resolved.services.redis?.command?.join(' '), /redis-server - .*<<EOF\nrequirepass \$\$\(cat \/run\/secrets\/redis_password\)/, 'Redis requires the password, given on stdin');
+  });
+
+  t.test('Redis persists: append-only file on a named volume it can write, so a restart keeps ownership, epochs and history', async (t) => {
+    const redis = resolved.services.redis!;
+    t.match(redis.command?.join(' '), /redis-server - .*--appendonly yes/, 'append-only file on');
+    t.strictSame(redis.volumes, ['redis-data:/data:rw'], 'its data directory is the named volume');
+    t.ok(resolved.volumes && 'redis-data' in resolved.volumes, 'the volume is declared');
+    const owner = resolved.services['redis-data-owner']!;
+    t.strictSame(owner.volumes, ['redis-data:/data:rw']);
+    t.strictSame(owner.command, ['chown', redis.user, '/data'], "the volume handed to the user Redis runs as");
+    t.strictSame(redis.depends_on?.['redis-data-owner'], { condition: 'service_completed_successfully' }, 'Redis starts once the volume is its own');
+    t.equal(owner.network_mode, 'none', 'the one-shot helper has no network');
   });
 
   t.test('nothing is published but SIP; drachtio admin, Redis and the admin API stay inside', async (t) => {

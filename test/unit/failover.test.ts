@@ -332,3 +332,26 @@ t.test('first start with an empty store and no peer heartbeat: the primary waits
   t.strictSame(await store.readOwnership(), { owner: 'a', epoch: 1 });
   t.strictSame(a.registration.steps, ['clearAll', 'keep']);
 });
+
+t.test('a thawed owner asks before its overdue refresh: ownership read afresh, the peer owns, it unregisters and says no', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const a = await started('a', store, clock);
+  // The peer took over while this process was frozen: no tick has run since.
+  await store.compareAndSetOwnership(epoch(1), { owner: 'b', epoch: epoch(2) });
+  t.equal(a.failover.isOwner(), true, 'still believes it owns');
+  t.equal(await a.failover.stillOwner(), false);
+  t.strictSame(a.registration.steps, ['clearAll', 'keep', 'unregister']);
+  t.strictSame(a.failover.ownership, { owner: 'b', epoch: 2 });
+});
+
+t.test('an owner that stepped down on a foreign contact is not registered again by the reconcile loop', async (t) => {
+  const clock = new FakeClock();
+  const store = new MemoryStore();
+  const a = await started('a', store, clock);
+  a.registration.maintained = false;
+  a.registration.steppedDown = true;
+  await clock.advance(10 * HB.heartbeatIntervalMs);
+  t.strictSame(a.registration.steps, ['clearAll', 'keep'], 'no keep() after stepping down');
+  t.equal(await a.failover.stillOwner(), true, 'it still owns: the operator decides');
+});

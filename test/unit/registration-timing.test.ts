@@ -1,5 +1,5 @@
 import t from 'tap';
-import { interpretRegisterResponse, refreshDelayMs, retryDelayMs } from '../../src/core/registration-timing';
+import { bindingExpiresAt, foreignBindings, interpretRegisterResponse, refreshDelayMs, retryDelayMs } from '../../src/core/registration-timing';
 
 t.test('refreshDelayMs: half-way up to 60 s, 30 s before the end beyond', async (t) => {
   const cases: ReadonlyArray<readonly [number, number]> = [
@@ -156,4 +156,19 @@ t.test('200: quoted display names may hold <, > and commas, and escaped quotes',
   t.strictSame(ok({ contact: `"Ops <on call>" <${OURS}>;expires=240` }), registered(240));
   t.strictSame(ok({ contact: `"Front, <${OURS}>;expires=5" <sip:desk@10.0.0.9>;expires=30` }), registered(600));
   t.strictSame(ok({ contact: `"x\\" >, y" <sip:desk@10.0.0.9>;expires=30, <${OURS}>;expires=240` }), registered(240));
+});
+
+t.test('a binding lapses the granted seconds after its REGISTER was sent', async (t) => {
+  t.equal(bindingExpiresAt(1_000_000, 60), 1_060_000);
+  t.equal(bindingExpiresAt(5, 0), 5, 'nothing granted: gone at once');
+});
+
+t.test('foreign bindings: the other live contacts a 2xx lists beside ours', async (t) => {
+  const ours = 'sip:understudy@10.0.0.2:5060';
+  t.strictSame(foreignBindings(`<sip:desk@10.0.0.9>;expires=30, <${ours}>;expires=60`, ours), ['sip:desk@10.0.0.9']);
+  t.strictSame(foreignBindings(`<${ours};transport=udp>;expires=60`, ours), [], 'only ours, with parameters');
+  t.strictSame(foreignBindings(`<sip:desk@10.0.0.9>;expires=0, <${ours}>;expires=60`, ours), [], 'a binding being removed does not count');
+  t.strictSame(foreignBindings('<sip:understudy@203.0.113.7:40123>;expires=60', ours), [], 'ours not in the list (rewritten behind NAT): no conflict can be told');
+  t.strictSame(foreignBindings(undefined, ours), [], 'no list at all');
+  t.strictSame(foreignBindings(`"Desk, 2" <sip:desk@10.0.0.9>, ${ours};expires=60`, ours), ['sip:desk@10.0.0.9'], 'without expires: live');
 });

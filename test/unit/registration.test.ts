@@ -47,17 +47,24 @@ function recordingLogger() {
   return { log, messages: () => lines.map((l) => l.msg) };
 }
 
-function registration(srf: Srf, clock: FakeClock, log: pino.Logger = silent) {
+/** `owner`: what the ownership check answers before each REGISTER the registration times itself. */
+function registration(srf: Srf, clock: FakeClock, log: pino.Logger = silent, owner: () => boolean = () => true) {
   const results: [RegisterKind, RegisterResult][] = [];
   const states: boolean[] = [];
+  const conflicts: (readonly string[] | null)[] = [];
+  let checks = 0;
   const reg = new Registration(
     srf,
     { registrar: 'sip:127.0.0.20', aor: 'sip:appsrv@127.0.0.20', contact: OURS, username: 'appsrv', password: 'Tq7vLm2pXa', expires: 300, timeoutMs: 5000 },
     log,
     clock,
-    { onResult: (k, r) => results.push([k, r]), onRegisteredChange: (v) => states.push(v) },
+    { onResult: (k, r) => results.push([k, r]), onRegisteredChange: (v) => states.push(v), onConflict: (o) => conflicts.push(o) },
+    async () => {
+      checks += 1;
+      return owner();
+    },
   );
-  return { reg, results, states };
+  return { reg, results, states, conflicts, checks: () => checks };
 }
 
 t.test('registers, then refreshes 30 s before the granted expiry', async (t) => {
@@ -176,4 +183,110 @@ t.test('a registrar that keeps refusing: one line as it starts, a reminder every
   t.ok(sent.length > refusals);
   t.ok(messages().some((m) => /^registration at the IPBX works again after 1[01] min \(\d+ failures\)$/.test(m)), messages().slice(-2).join(' | '));
   reg.release();
+});
+
+t.test('a refresh that keeps failing: registered until the granted lifetime has passed, then not, and still retrying', async (t) => {
+  const clock = new FakeClock();
+  let refusing = false;
+  const { srf, sent } = fakeSrf(() => (refusing ? { status: 403, reason: 'Forbidden' } : { status: 200, headers: { Contact: `<${OURS}>;expires=60` } }));
+  const { log, messages } = recordingLogger();
+  const { reg, states, results } = registration(srf, clock, log);
+  t.match(await reg.keep(), { ok: true, grantedSec: 60 });
+  refusing = true;
+  // Refresh at 30 s, retries 1, 2, 4, 8 s later: all refused, the binding still counts until 60 s.
+  await clock.advance(59_999);
+  t.ok(results.filter(([k, r]) => k === 'refresh' && !r.ok).length >= 4, 'refreshes refused');
+  t.strictSame(states, [true], 'still registered one ms before the lifetime ends');
+  t.equal(reg.registered, true);
+  await clock.advance(1);
+  t.strictSame(states, [true, false], 'gone once the lifetime has passed without a 2xx');
+  t.equal(reg.registered, false);
+  t.ok(messages().includes('our binding at the IPBX has lapsed: no REGISTER was accepted within its lifetime'));
+  const before = sent.length;
+  await clock.advance(30_000);
+  t.ok(sent.length > before, 'still trying to register as owner');
+  t.equal(results.at(-1)?.[0], 'register', 'a new registration, not a refresh');
+  refusing = false;
+  await clock.advance(30_000);
+  t.strictSame(states, [true, false, true], 'registered again once the IPBX accepts');
+  reg.release();
+});
+
+t.test('a binding lasts from when the REGISTER was sent, not from when the 2xx came back', async (t) => {
+  const clock = new FakeClock();
+  // The 2xx takes 4 s (an IPBX slow to answer); the registrar's 60 s started before it.
+  const { srf } = fakeSrf(() => null);
+  (srf as unknown as { request: unknown }).request = (_u: string, _o: unknown, cb: (e: null, r: EventEmitter) => void) => {
+    const req = new EventEmitter();
+    cb(null, req);
+    clock.setTimer(4000, () =>
+      req.emit('response', { status: 200, reason: 'OK', has: () => true, get: (n: string) => (n === 'Contact' ? `<${OURS}>;expires=60` : undefined) }),
+    );
+  };
+  const { reg, states } = registration(srf, clock);
+  const first = reg.keep();
+  await clock.advance(4000);
+  t.match(await first, { ok: true, grantedSec: 60 });
+  reg.release(); // no refresh: the binding lapses on its own
+  await clock.advance(55_999);
+  t.strictSame(states, [true]);
+  await clock.advance(1);
+  t.strictSame(states, [true, false], 'lapsed 60 s after the REGISTER left');
+});
+
+t.test('another contact listed beside ours: step down, remove ours, leave theirs, raise the conflict', async (t) => {
+  const clock = new FakeClock();
+  const THEIRS = 'sip:appsrv@127.0.0.12:5060';
+  let intruder = false;
+  const { srf, sent } = fakeSrf((h) => {
+    if (h.Expires === '0') return { status: 200 };
+    return { status: 200, headers: { Contact: intruder ? `<${THEIRS}>;expires=250, <${OURS}>;expires=300` : `<${OURS}>;expires=300` } };
+  });
+  const { log, messages } = recordingLogger();
+  const { reg, states, conflicts } = registration(srf, clock, log);
+  t.match(await reg.keep(), { ok: true });
+  intruder = true;
+  await clock.advance(270_000); // the refresh
+  t.strictSame(conflicts, [[THEIRS]], 'the conflict raised, naming the other contact');
+  t.equal(reg.steppedDown, true);
+  t.equal(reg.maintained, false, 'no longer maintaining the registration');
+  t.strictSame(states, [true, false]);
+  t.strictSame(sent.at(-1)?.headers, { From: '<sip:appsrv@127.0.0.20>', To: '<sip:appsrv@127.0.0.20>', Contact: `<${OURS}>`, Expires: '0' }, 'ours removed');
+  t.notOk(sent.some((s) => s.headers.Contact?.includes(THEIRS)), 'theirs never touched');
+  t.ok(messages().some((m) => m.startsWith(`another contact holds the AOR: ${THEIRS}; stepping down`)), 'says why');
+  const count = sent.length;
+  await clock.advance(600_000);
+  t.equal(sent.length, count, 'never registers again by itself');
+  t.match(await reg.keep(), { ok: false, reason: `another contact holds the AOR: ${THEIRS}` }, 'an explicit keep() tries again, and steps down again');
+  intruder = false;
+  t.match(await reg.keep(), { ok: true });
+  t.equal(reg.steppedDown, false);
+  t.strictSame(conflicts.at(-1), null, 'the conflict cleared once registered alone');
+  reg.release();
+});
+
+t.test('a REGISTER the registration times itself waits for the ownership check; a node that no longer owns sends nothing', async (t) => {
+  const clock = new FakeClock();
+  let owner = true;
+  const { srf, sent } = fakeSrf(() => ({ status: 200, headers: { Contact: `<${OURS}>;expires=120` } }));
+  const { log, messages } = recordingLogger();
+  const { reg, checks } = registration(srf, clock, log, () => owner);
+  await reg.keep();
+  t.equal(checks(), 0, 'a keep() asked for by the failover is not checked again');
+  await clock.advance(90_000);
+  t.equal(checks(), 1);
+  t.equal(sent.length, 2, 'refreshed: still the owner');
+  owner = false; // the peer took over while this process was frozen
+  await clock.advance(90_000);
+  t.equal(checks(), 2);
+  t.equal(sent.length, 2, 'the overdue refresh is not sent');
+  t.equal(reg.maintained, false);
+  t.ok(messages().includes('no longer the owner: not sending the REGISTER that was due'));
+  owner = true;
+  await reg.keep();
+  owner = false;
+  reg.reassert(); // reconnected to drachtio-server after the freeze
+  await clock.advance(0);
+  t.equal(checks(), 3, 'a re-register after a reconnect asks too');
+  t.equal(sent.length, 3, 'and is not sent');
 });
