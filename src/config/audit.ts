@@ -1,5 +1,5 @@
 import type { Config } from './schema';
-import { Acl, LOOPBACK_CIDR, parseCidr } from '../core/acl';
+import { isLoopbackHost, parseCidr } from '../core/acl';
 import { secretWeakness } from '../core/secrets';
 import { urlPassword } from './secrets';
 
@@ -15,12 +15,6 @@ const SEVERITY_ORDER: readonly Severity[] = ['high', 'medium', 'low'];
 /** Shorter prefixes trust more than sixteen million sources: no IPBX or peer needs that. */
 const MIN_TRUSTED_PREFIX = 8;
 const DRACHTIO_DEFAULT_SECRET = 'cymru';
-
-const loopback = new Acl([LOOPBACK_CIDR]);
-
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || loopback.allows(host);
-}
 
 function weakSecret(severity: Severity, key: string, value: string | undefined): Finding[] {
   if (value === undefined) return [];
@@ -81,6 +75,18 @@ function adminFindings(admin: Config['admin']): Finding[] {
   return findings;
 }
 
+/** Metrics carry no secret, but they tell whoever reads them which node owns and how busy it is. */
+function metricsFindings(metrics: Config['metrics']): Finding[] {
+  if (isLoopbackHost(metrics.host)) return [];
+  return [
+    {
+      severity: 'low',
+      key: 'metrics.host',
+      message: `serves /metrics on ${metrics.host}:${metrics.port} in clear, without a token: let only the Prometheus server reach it (firewall)`,
+    },
+  ];
+}
+
 /** Every list that feeds the SIP ACL, reviewed entry by entry so the key names the culprit. */
 function trustedListFindings(cfg: Config): Finding[] {
   const lists: [string, readonly string[]][] = [
@@ -129,6 +135,7 @@ export function auditConfig(cfg: Config): Finding[] {
   const findings: Finding[] = [
     ...weakSecret('high', 'ipbx.password', cfg.ipbx.password),
     ...adminFindings(cfg.admin),
+    ...metricsFindings(cfg.metrics),
     ...redisFindings(cfg.redis),
     ...drachtioFindings(cfg.drachtio.secret),
     ...trustedListFindings(cfg),
