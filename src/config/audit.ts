@@ -87,6 +87,18 @@ function metricsFindings(metrics: Config['metrics']): Finding[] {
   ];
 }
 
+/** The agent cannot see drachtio-server's environment, where alone the IPBX's certificate check is turned on. */
+function sipTlsFindings(ipbx: Config['ipbx']): Finding[] {
+  if (!ipbx.registrar.startsWith('sips:')) return [];
+  return [
+    {
+      severity: 'low',
+      key: 'ipbx.registrar',
+      message: "sips: the IPBX's certificate is checked only if drachtio-server runs with DRACHTIO_TLS_VERIFY_CLIENT_CERT=1 and the IPBX's CA in --chain-file, and its name never is",
+    },
+  ];
+}
+
 /** Every list that feeds the SIP ACL, reviewed entry by entry so the key names the culprit. */
 function trustedListFindings(cfg: Config): Finding[] {
   const lists: [string, readonly string[]][] = [
@@ -134,6 +146,7 @@ function lockdownFindings(cfg: Config): Finding[] {
 export function auditConfig(cfg: Config): Finding[] {
   const findings: Finding[] = [
     ...weakSecret('high', 'ipbx.password', cfg.ipbx.password),
+    ...sipTlsFindings(cfg.ipbx),
     ...adminFindings(cfg.admin),
     ...metricsFindings(cfg.metrics),
     ...redisFindings(cfg.redis),

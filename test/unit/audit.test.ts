@@ -69,6 +69,13 @@ t.test('metrics beyond loopback are a low finding: no secret, but who owns and h
   ]);
 });
 
+t.test('a sips: registrar is a low reminder that drachtio-server alone decides whether the IPBX certificate is checked', async (t) => {
+  t.same(find(auditConfig(config()), 'ipbx.registrar'), [], 'nothing for sip:');
+  t.match(find(auditConfig(config({ ipbx: { registrar: 'sips:ipbx.example:5061' } })), 'ipbx.registrar'), [
+    { severity: 'low', message: /DRACHTIO_TLS_VERIFY_CLIENT_CERT=1 and the IPBX's CA in --chain-file, and its name never is/ },
+  ]);
+});
+
 t.test('redis password: from redis.password or from the URL, medium when weak', async (t) => {
   t.same(find(auditConfig(config({ redis: { url: 'redis://127.0.0.1:6379', password: 'changeme' } })), 'redis.password'), [
     { severity: 'medium', key: 'redis.password', message: 'a well-known trivial or vendor-default value' },
