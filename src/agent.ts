@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AdminDelegate, AdminPort, Readiness } from './admin/port';
+import type { AdminDelegate, AdminPort, MetricsPort, Readiness } from './admin/port';
 import { type Status, statusOf } from './admin/status';
 import { AppHealth } from './app-health';
 import type { Config } from './config/schema';
@@ -37,7 +37,7 @@ const REGISTER_TIMEOUT_MS = 5000;
  * The composition root: builds the parts from the config and connects them.
  * Decisions live in the parts; metrics come from metric-delegates.ts.
  */
-export class Agent implements AdminPort {
+export class Agent implements AdminPort, MetricsPort {
   readonly adminDelegate: AdminDelegate;
   private readonly metrics: Metrics;
   private readonly failover: Failover;

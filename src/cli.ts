@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { Agent } from './agent';
-import { AdminUnreachable, callAdmin, formatStatus } from './admin/client';
+import { AdminUnreachable, callAdmin, formatStatus, replyMessage } from './admin/client';
 import { DEFAULT_EVENTS_READ, formatEvents, parseSince } from './admin/events-view';
+import { buildMetricsServer } from './admin/metrics-server';
 import { buildAdminServer } from './admin/server';
 import type { Status } from './admin/status';
 import { watchStatus } from './admin/watch';
@@ -54,18 +55,24 @@ program
     }
     const agent = new Agent(cfg, log);
     const admin = buildAdminServer(agent, cfg.admin, log, agent.adminDelegate);
+    const metrics = buildMetricsServer(agent, log);
     await agent.start();
-    try {
-      await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
-    } catch (err) {
-      log.fatal({ err: String(err) }, 'admin API could not listen');
-      await agent.stop();
-      process.exit(EXIT.refused);
+    for (const [what, server, at] of [['admin API', admin, cfg.admin], ['metrics', metrics, cfg.metrics]] as const) {
+      try {
+        await server.listen({ host: at.host, port: at.port });
+      } catch (err) {
+        log.fatal({ err: String(err) }, `${what} could not listen`);
+        await Promise.allSettled([admin.close(), metrics.close(), agent.stop()]);
+        process.exit(EXIT.refused);
+      }
     }
-    log.info({ admin: `${cfg.admin.tls ? 'https' : 'http'}://${cfg.admin.host}:${cfg.admin.port}` }, 'understudy started');
+    log.info(
+      { admin: `${cfg.admin.tls ? 'https' : 'http'}://${cfg.admin.host}:${cfg.admin.port}`, metrics: `http://${cfg.metrics.host}:${cfg.metrics.port}/metrics` },
+      'understudy started',
+    );
     const shutdown = (signal: string) => {
       log.info({ signal }, 'stopping');
-      void Promise.allSettled([admin.close(), agent.stop()]).then(() => process.exit(EXIT.ok));
+      void Promise.allSettled([admin.close(), metrics.close(), agent.stop()]).then(() => process.exit(EXIT.ok));
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
@@ -146,18 +153,20 @@ function adminCommand(
 adminCommand(
   'status',
   'show ownership, registration, health and the last verdict',
-  async ({ url }, opts) => {
+  async ({ url, token }, opts) => {
     if (opts.watch !== undefined) {
       const seconds = opts.watch === true ? 2 : Number(opts.watch);
       if (!(seconds >= 0.5 && seconds <= 3600)) fail(EXIT.usage, '--watch takes 0.5 to 3600 seconds');
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      await watchStatus(url, seconds * 1000, (text) => process.stdout.write(text), stop.signal);
+      await watchStatus(url, token, seconds * 1000, (text) => process.stdout.write(text), stop.signal);
       return EXIT.ok;
     }
-    const r = await callAdmin(url, 'GET', '/status');
-    process.stdout.write(opts.json ? `${JSON.stringify(r.body, null, 2)}\n` : `${formatStatus(r.body as unknown as Status)}\n`);
+    const r = await callAdmin(url, 'GET', '/status', token);
+    if (opts.json) process.stdout.write(`${JSON.stringify(r.body, null, 2)}\n`);
+    else if (r.httpStatus === 200) process.stdout.write(`${formatStatus(r.body as unknown as Status)}\n`);
+    else process.stderr.write(`understudy: status refused (HTTP ${r.httpStatus}): ${replyMessage(r)}\n`);
     return r.httpStatus === 200 ? EXIT.ok : EXIT.refused;
   },
   [new Option('-w, --watch [seconds]', 'redraw the status in place every few seconds (default 2) until Ctrl-C')],
@@ -166,12 +175,12 @@ adminCommand(
 adminCommand(
   'events',
   'print the ownership transitions with who asked and the evidence, newest last',
-  async ({ url }, opts) => {
+  async ({ url, token }, opts) => {
     const since = opts.since === undefined ? 0 : parseSince(opts.since, Date.now());
     if (since === null) fail(EXIT.usage, `--since: "${opts.since}" is neither a duration (90s, 15m, 2h, 1d) nor a date`);
-    const r = await callAdmin(url, 'GET', `/events?limit=${encodeURIComponent(opts.limit ?? String(DEFAULT_EVENTS_READ))}&since=${since}`);
+    const r = await callAdmin(url, 'GET', `/events?limit=${encodeURIComponent(opts.limit ?? String(DEFAULT_EVENTS_READ))}&since=${since}`, token);
     if (r.httpStatus !== 200) {
-      process.stderr.write(`understudy: events unavailable (HTTP ${r.httpStatus}): ${String(r.body.error ?? r.body.message)}\n`);
+      process.stderr.write(`understudy: events unavailable (HTTP ${r.httpStatus}): ${replyMessage(r)}\n`);
       return r.httpStatus === 400 ? EXIT.usage : EXIT.refused;
     }
     const events = r.body.events as TransitionEvent[];
@@ -190,7 +199,7 @@ for (const [name, description] of [
 ] as const) {
   adminCommand(name, description, async ({ url, token }, opts) => {
     const r = await callAdmin(url, 'POST', `/${name}`, token);
-    const msg = typeof r.body.message === 'string' ? r.body.message : typeof r.body.error === 'string' ? r.body.error : JSON.stringify(r.body);
+    const msg = replyMessage(r);
     if (opts.json) process.stdout.write(`${JSON.stringify(r.body, null, 2)}\n`);
     else if (r.httpStatus === 200) process.stdout.write(`${r.body.changed ? `${name} done` : 'nothing to do'}: ${msg}\n`);
     else process.stderr.write(`understudy: ${name} refused (HTTP ${r.httpStatus}): ${msg}\n`);

@@ -31,6 +31,12 @@ export async function callAdmin(baseUrl: string, method: 'GET' | 'POST', path: s
   return { httpStatus: res.status, body };
 }
 
+/** What the agent said: its message, or its error, or the raw body. */
+export function replyMessage(r: AdminReply): string {
+  const { message, error } = r.body;
+  return typeof message === 'string' ? message : typeof error === 'string' ? error : JSON.stringify(r.body);
+}
+
 function settingsLine(drift: readonly string[] | null): string {
   if (drift === null) return 'not compared yet (no heartbeat from the peer with its settings)';
   return drift.length === 0 ? 'same as the peer' : `DIFFER FROM THE PEER: ${drift.join(', ')}`;

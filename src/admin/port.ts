@@ -15,6 +15,10 @@ export interface AdminPort {
   handover(kind: 'failback' | 'switchover', by: string): Promise<ChangeResult>;
   /** The newest `count` transitions from the store, oldest first; rejects when the store is unreachable. */
   events(count: number): Promise<TransitionEvent[]>;
+}
+
+/** What the metrics listener needs of a running agent. */
+export interface MetricsPort {
   metricsText(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
 

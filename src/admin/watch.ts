@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { AdminUnreachable, callAdmin, formatStatus } from './client';
+import { AdminUnreachable, callAdmin, formatStatus, replyMessage } from './client';
 import type { Status } from './status';
 
 /** Home the cursor and clear the screen: each frame replaces the last instead of scrolling. */
@@ -10,12 +10,12 @@ const CLEAR = '\x1b[H\x1b[2J';
  * (Ctrl-C). An unreachable agent is a frame too: at 3 a.m. the watch must
  * show the agent going away and coming back, not exit.
  */
-export async function watchStatus(url: string, intervalMs: number, write: (text: string) => void, signal: AbortSignal): Promise<void> {
+export async function watchStatus(url: string, token: string | undefined, intervalMs: number, write: (text: string) => void, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     let body: string;
     try {
-      const r = await callAdmin(url, 'GET', '/status');
-      body = formatStatus(r.body as unknown as Status);
+      const r = await callAdmin(url, 'GET', '/status', token);
+      body = r.httpStatus === 200 ? formatStatus(r.body as unknown as Status) : `REFUSED (HTTP ${r.httpStatus})  ${replyMessage(r)}`;
     } catch (err) {
       if (!(err instanceof AdminUnreachable)) throw err;
       body = `AGENT UNREACHABLE  ${err.message}`;

@@ -1,5 +1,5 @@
 import type { Config } from './schema';
-import { Acl, LOOPBACK_CIDR, parseCidr } from '../core/acl';
+import { isLoopbackHost, parseCidr } from '../core/acl';
 import { secretWeakness } from '../core/secrets';
 import { urlPassword } from './secrets';
 
@@ -15,12 +15,6 @@ const SEVERITY_ORDER: readonly Severity[] = ['high', 'medium', 'low'];
 /** Shorter prefixes trust more than sixteen million sources: no IPBX or peer needs that. */
 const MIN_TRUSTED_PREFIX = 8;
 const DRACHTIO_DEFAULT_SECRET = 'cymru';
-
-const loopback = new Acl([LOOPBACK_CIDR]);
-
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || loopback.allows(host);
-}
 
 function weakSecret(severity: Severity, key: string, value: string | undefined): Finding[] {
   if (value === undefined) return [];
@@ -81,6 +75,30 @@ function adminFindings(admin: Config['admin']): Finding[] {
   return findings;
 }
 
+/** Metrics carry no secret, but they tell whoever reads them which node owns and how busy it is. */
+function metricsFindings(metrics: Config['metrics']): Finding[] {
+  if (isLoopbackHost(metrics.host)) return [];
+  return [
+    {
+      severity: 'low',
+      key: 'metrics.host',
+      message: `serves /metrics on ${metrics.host}:${metrics.port} in clear, without a token: let only the Prometheus server reach it (firewall)`,
+    },
+  ];
+}
+
+/** The agent cannot see drachtio-server's environment, where alone the IPBX's certificate check is turned on. */
+function sipTlsFindings(ipbx: Config['ipbx']): Finding[] {
+  if (!ipbx.registrar.startsWith('sips:')) return [];
+  return [
+    {
+      severity: 'low',
+      key: 'ipbx.registrar',
+      message: "sips: the IPBX's certificate is checked only if drachtio-server runs with DRACHTIO_TLS_VERIFY_CLIENT_CERT=1 and the IPBX's CA in --chain-file, and its name never is",
+    },
+  ];
+}
+
 /** Every list that feeds the SIP ACL, reviewed entry by entry so the key names the culprit. */
 function trustedListFindings(cfg: Config): Finding[] {
   const lists: [string, readonly string[]][] = [
@@ -128,7 +146,9 @@ function lockdownFindings(cfg: Config): Finding[] {
 export function auditConfig(cfg: Config): Finding[] {
   const findings: Finding[] = [
     ...weakSecret('high', 'ipbx.password', cfg.ipbx.password),
+    ...sipTlsFindings(cfg.ipbx),
     ...adminFindings(cfg.admin),
+    ...metricsFindings(cfg.metrics),
     ...redisFindings(cfg.redis),
     ...drachtioFindings(cfg.drachtio.secret),
     ...trustedListFindings(cfg),

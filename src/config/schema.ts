@@ -137,15 +137,24 @@ export const configSchema = z
       })
       .optional(),
     admin: z.object({
+      /** Beyond loopback, `/status` and `/events` need the token as the mutations do. */
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
-      /** Bearer token for mutations; with none they are disabled. */
+      /** Bearer token for mutations (and reads off loopback); with none they are disabled. */
       token: z.string().optional(),
       tls: z.object({ cert: z.string(), key: z.string() }).optional(),
       lockout: z.object({
         maxFailures: z.number().int().min(1).default(3),
         periodMs: ms(300000),
       }).prefault({}),
+    }).prefault({}),
+    /**
+     * Prometheus scrapes `/metrics` here, apart from the admin API, so that opening
+     * it to the scraper opens neither the status nor the handover routes.
+     */
+    metrics: z.object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(9464),
     }).prefault({}),
     security: z.object({
       /** More trusted SIP sources (loopback is always trusted unless lockdown). */

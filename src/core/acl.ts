@@ -70,3 +70,10 @@ export class Acl {
     return this.blocks.some((b) => ((ip & b.mask) >>> 0) === b.network);
   }
 }
+
+const loopback = new Acl([LOOPBACK_CIDR]);
+
+/** Whether a listen or connect address (`host` of the config, brackets off) stays on this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || loopback.allows(host);
+}

@@ -6,7 +6,7 @@ import t from 'tap';
 import { waitFor } from '../support/processes';
 import { call, e2e, finals, received, rig } from '../support/rig';
 import { isRequest, registrarBindings, type Sipp, statusOf } from '../support/sipp';
-import type { TlsRelay } from '../support/tls';
+import { type TlsRelay, tryWithoutClientCert } from '../support/tls';
 import { contactOf, NET, sipsContactOf } from '../support/topology';
 
 const UNPINGED = 'drachtio-srf sends no pings to this drachtio-server (its version string does not read vX.Y.Z); pinging it ourselves';
@@ -263,7 +263,7 @@ function run(): void {
   });
 
   t.test('k. SIP over TLS to the registrar: sips: URIs, REGISTER and digest carried by drachtio-server\'s TLS transport', async (t) => {
-    const r = await rig(t, { owner: true, tls: true });
+    const r = await rig(t, { owner: true, tls: {} });
     await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 8000, 'the registration over TLS');
     const relay = r.tlsRelay as TlsRelay;
     t.ok(relay.sessions() >= 1, `the registrar was reached through TLS (${relay.protocols().join(', ')})`);
@@ -274,5 +274,32 @@ function run(): void {
     t.ok(registers.some((m) => m.header('Authorization')), 'the digest answered');
     t.strictSame(registrarBindings(r.registrar.messages()).map((h) => h.contacts), [[sipsContactOf(NET.nodeA)]], 'the sips: contact bound');
     t.match((await r.agent.admin('/status')).body, { registered: true, isOwner: true });
+    t.equal(await tryWithoutClientCert(NET.nodeA, NET.sipsPort), 'accepted', 'unverified both ways: a TLS client without a certificate is accepted too');
+  });
+
+  t.test('n. TLS to the registrar verified: a certificate from the CA drachtio-server trusts registers, any other is refused before REGISTER', async (t) => {
+    t.test('the registrar\'s CA in the chain file: registered over TLS', async (t) => {
+      const r = await rig(t, { owner: true, tls: { verify: 'registrar-ca' } });
+      await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 8000, 'the registration over verified TLS');
+      t.ok(r.registrar.messages().some((m) => m.direction === 'received' && isRequest(m, 'REGISTER') && m.header('Authorization')), 'the digest answered');
+      // drachtio-server has one switch for both directions: whoever opens TLS to it must present a certificate from the same CAs.
+      t.match(await tryWithoutClientCert(NET.nodeA, NET.sipsPort), /^refused: /, 'a TLS client without a certificate is refused');
+    });
+    t.test('the name is not checked: a certificate of the trusted CA for another name registers too', async (t) => {
+      const r = await rig(t, { owner: true, tls: { verify: 'registrar-ca', registrarName: 'not-the-registrar.example' } });
+      await r.agent.waitForLog((l) => l.msg === 'REGISTER accepted' && l.kind === 'register', 8000, 'the registration despite the name');
+      t.pass('drachtio-server sets no TPTLS_VERIFY_SUBJECTS_OUT: the chain is checked, the name is not');
+    });
+    t.test('another CA in the chain file: the TLS session is dropped, no REGISTER reaches the registrar, the owner stays unregistered', async (t) => {
+      const r = await rig(t, { owner: true, tls: { verify: 'another-ca' } });
+      const failed = await r.agent.waitForLog((l) => /^REGISTER failed/.test(l.msg ?? ''), 15_000, 'the failed registration');
+      t.comment(`the agent says: ${failed.msg} (kind ${String(failed.kind)})`);
+      const relay = r.tlsRelay as TlsRelay;
+      t.equal(relay.sessions(), 0, 'no TLS session completed');
+      t.match(relay.failedHandshakes(), [/alert|certificate|unknown ca/i], `drachtio-server reached the registrar's TLS port and refused its certificate (${relay.failedHandshakes().join('; ')})`);
+      t.equal(r.registrar.messages().filter((m) => m.direction === 'received' && isRequest(m, 'REGISTER')).length, 0, 'no REGISTER got through');
+      t.notOk(r.agent.logs().some((l) => l.msg === 'REGISTER accepted'), 'never registered');
+      t.match((await r.agent.admin('/status')).body, { isOwner: true, registered: false }, 'the owner shows unregistered');
+    });
   });
 }

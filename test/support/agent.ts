@@ -14,7 +14,7 @@ export interface RunningAgent {
   readonly proc: Proc;
   logs(): LogLine[];
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs: number, what: string): Promise<LogLine>;
-  /** GET on the admin API. */
+  /** A call on the admin API; `/metrics` is fetched from the metrics listener, where the agent serves it. */
   admin(path: string, init?: { method?: string; token?: string }): Promise<{ status: number; body: unknown; text: string }>;
   stop(): Promise<void>;
 }
@@ -77,9 +77,10 @@ export async function startAgent(config: Record<string, unknown>, opts: { waitCo
     if (!logs().some(pred)) throw new Error(`the agent exited (${String(exited)}) before ${what}\n${proc.output().slice(-4000)}`);
     return logs().find(pred) as LogLine;
   };
-  const adminCfg = (config.admin ?? {}) as { port?: number };
+  const portOf = (section: unknown, def: number) => (section as { port?: number } | undefined)?.port ?? def;
   const admin = async (path: string, init: { method?: string; token?: string } = {}) => {
-    const res = await fetch(`http://127.0.0.1:${adminCfg.port ?? 8080}${path}`, {
+    const port = path === '/metrics' ? portOf(config.metrics, 9464) : portOf(config.admin, 8080);
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
       method: init.method ?? 'GET',
       headers: init.token ? { authorization: `Bearer ${init.token}` } : {},
     });

@@ -32,12 +32,16 @@ export interface Rig {
  * `tls`: the agent reaches the registrar over SIP TLS — drachtio-server gets a
  * TLS listener, the registrar SIPp runs on TCP behind a TLS relay on
  * NET.sipsPort, and the config names `sips:` URIs for the registrar and contact.
+ * With `verify`, drachtio-server verifies the relay's certificate against the
+ * CA that issued it (`registrar-ca`) or against an unrelated one (`another-ca`);
+ * without, it checks nothing. `registrarName`: the name the relay's certificate
+ * is for (its address by default).
  */
 export async function rig(
   t: Test,
   o: {
     owner?: boolean;
-    tls?: boolean;
+    tls?: { readonly verify?: 'registrar-ca' | 'another-ca'; readonly registrarName?: string };
     registrarPassword?: string;
     app?: 'app-uas.xml' | 'app-uas-cancel.xml' | 'app-uas-info.xml' | 'app-uas-bye-at-once.xml';
     appPauseMs?: number;
@@ -50,12 +54,16 @@ export async function rig(
   const peer = o.owner ? NET.nodeB : NET.nodeA;
   const redis = await startRedis();
   t.teardown(() => redis.stop());
+  // Self-signed: the registrar's certificate is its own CA.
+  const registrarCert = o.tls ? selfSignedCert(o.tls.registrarName ?? NET.registrar) : null;
+  const drachtioCert = o.tls ? selfSignedCert(address) : null;
+  const verifyWith = { 'registrar-ca': registrarCert?.cert, 'another-ca': drachtioCert?.cert, none: undefined }[o.tls?.verify ?? 'none'];
   const drachtio = await startDrachtio({
     sipAddress: address,
     sipPort: NET.sipPort,
     adminPort: await freeTcpPort(),
     secret: SECRETS.drachtio,
-    ...(o.tls ? { tls: { port: NET.sipsPort, ...selfSignedCert(address) } } : {}),
+    ...(drachtioCert ? { tls: { port: NET.sipsPort, ...drachtioCert, ...(verifyWith ? { verifyWith } : {}) } } : {}),
   });
   t.teardown(() => drachtio.stop());
   const relay = o.serverVersion === undefined ? null : await startVersionRelay(drachtio.opts.adminPort, o.serverVersion);
@@ -73,8 +81,8 @@ export async function rig(
     },
   });
   t.teardown(() => registrar.stop());
-  const tlsRelay = o.tls
-    ? await startTlsRelay({ host: NET.registrar, port: NET.sipsPort }, { host: NET.registrar, port: NET.sipPort }, selfSignedCert(NET.registrar))
+  const tlsRelay = registrarCert
+    ? await startTlsRelay({ host: NET.registrar, port: NET.sipsPort }, { host: NET.registrar, port: NET.sipPort }, registrarCert)
     : null;
   if (tlsRelay) t.teardown(() => tlsRelay.stop());
   const tlsUris = o.tls ? { registrar: `sips:${NET.registrar}:${NET.sipsPort}`, contact: sipsContactOf(address) } : {};

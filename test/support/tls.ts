@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
 import { join } from 'node:path';
-import { createServer } from 'node:tls';
+import { connect as tlsConnect, createServer } from 'node:tls';
 import { scratchDir } from './processes';
 import { joinSessions, listenRelay, type OpenSockets } from './relay';
 
@@ -28,6 +28,8 @@ export interface TlsRelay {
   sessions(): number;
   /** TLS protocol of each completed session, e.g. "TLSv1.3". */
   protocols(): string[];
+  /** Why each handshake that did not complete failed, as the relay's side saw it. */
+  failedHandshakes(): string[];
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export interface TlsRelay {
  */
 export function startTlsRelay(listen: { host: string; port: number }, to: { host: string; port: number }, files: CertFiles): Promise<TlsRelay> {
   const protocols: string[] = [];
+  const failed: string[] = [];
   const open: OpenSockets = new Set();
   const server: Server = createServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, (tls) => {
     protocols.push(tls.getProtocol() ?? 'unknown');
@@ -45,9 +48,31 @@ export function startTlsRelay(listen: { host: string; port: number }, to: { host
     joinSessions(tls, tcp, open);
     tls.pipe(tcp).pipe(tls);
   });
+  server.on('tlsClientError', (err) => failed.push(err.message));
   return listenRelay(server, listen.host, listen.port, open).then(({ stop }) => ({
     sessions: () => protocols.length,
     protocols: () => [...protocols],
+    failedHandshakes: () => [...failed],
     stop,
   }));
+}
+
+/**
+ * Opens a TLS session to `host:port` without a client certificate and says how
+ * the server took it: `accepted` if the session still stands after `holdMs`,
+ * else `refused: …`. In TLS 1.3 a server refuses a client only after the
+ * client's side of the handshake is done, hence the wait.
+ */
+export function tryWithoutClientCert(host: string, port: number, holdMs = 1000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false });
+    const done = (outcome: string) => {
+      socket.destroy();
+      resolve(outcome);
+    };
+    socket.once('error', (err) => done(`refused: ${err.message}`));
+    socket.once('close', () => done('refused: closed'));
+    socket.once('secureConnect', () => setTimeout(() => done('accepted'), holdMs));
+    socket.resume();
+  });
 }

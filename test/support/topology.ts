@@ -75,6 +75,7 @@ export async function nodeConfig(spec: NodeSpec): Promise<Record<string, unknown
     verification: { attempts: 3, intervalMs: 200, timeoutMs: 1000, aliveTtlMs: 5000 },
     heartbeat: { intervalMs: 300, staleAfterMs: 1200 },
     admin: { host: '127.0.0.1', port: await freeTcpPort(), token: SECRETS.adminToken },
+    metrics: { host: '127.0.0.1', port: await freeTcpPort() },
     log: { level: 'info' },
     ...(spec.redisUrl ? { redis: { url: spec.redisUrl, commandTimeoutMs: 300 } } : {}),
   };

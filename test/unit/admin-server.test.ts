@@ -3,6 +3,7 @@ import { request } from 'node:https';
 import pino from 'pino';
 import t from 'tap';
 import { Agent } from '../../src/agent';
+import { buildMetricsServer } from '../../src/admin/metrics-server';
 import { buildAdminServer } from '../../src/admin/server';
 import { validateConfig } from '../../src/config/load';
 import { singleNodeConfig } from '../support/config-fixture';
@@ -25,16 +26,54 @@ const post = (token: string | undefined, ip: string) => ({
   headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
 });
 
-t.test('health, readiness, metrics and status need no token', async (t) => {
+const get = (url: string, token?: string) => ({ url, headers: token === undefined ? {} : { authorization: `Bearer ${token}` } });
+
+t.test('on loopback, health, readiness, status and events need no token', async (t) => {
   const { app } = admin();
   t.equal((await app.inject({ url: '/healthz' })).statusCode, 200);
   const ready = await app.inject({ url: '/readyz' });
   t.equal(ready.statusCode, 503, 'not ready before drachtio-server is connected');
   t.match(ready.json(), { ready: false, drachtio: false, store: true });
-  const metrics = await app.inject({ url: '/metrics' });
+  t.match((await app.inject({ url: '/status' })).json(), { node: 'solo', peer: null, isOwner: false, registered: false });
+  t.match((await app.inject({ url: '/events' })).json(), { events: [] });
+});
+
+t.test('beyond loopback, status and events need the token, with the mutations\' lockout; health and readiness do not', async (t) => {
+  const { app } = admin({ host: '0.0.0.0', token: TOKEN, tls: selfSignedCert('127.0.0.1') });
+  t.equal((await app.inject(get('/healthz'))).statusCode, 200);
+  t.equal((await app.inject(get('/readyz'))).statusCode, 503);
+  for (const url of ['/status', '/events']) t.equal((await app.inject(get(url, TOKEN))).statusCode, 200, `${url} with the token`);
+  for (const url of ['/status', '/events']) {
+    const r = await app.inject(get(url));
+    t.equal(r.statusCode, 401, `${url} without a token`);
+    t.equal(r.headers['www-authenticate'], 'Bearer');
+  }
+  t.equal((await app.inject(get('/status', 'wrong'))).statusCode, 401, 'third bad token');
+  t.equal((await app.inject(get('/status', TOKEN))).statusCode, 429, 'locked out of reads too');
+  t.equal((await app.inject(post(TOKEN, '127.0.0.1'))).statusCode, 429, 'and of mutations');
+});
+
+t.test('beyond loopback without a token, status and events are disabled, and say so', async (t) => {
+  const { app } = admin({ host: '192.0.2.50', tls: selfSignedCert('192.0.2.50') });
+  for (const url of ['/status', '/events']) {
+    const r = await app.inject(get(url));
+    t.equal(r.statusCode, 403, url);
+    t.match(r.json(), { error: /disabled: set admin.token/ });
+  }
+});
+
+t.test('metrics are served on their own listener, not on the admin API', async (t) => {
+  const { app, agent } = admin();
+  t.equal((await app.inject({ url: '/metrics' })).statusCode, 404, 'the admin API has no /metrics');
+  const metricsApp = buildMetricsServer(agent, silent);
+  const metrics = await metricsApp.inject({ url: '/metrics' });
+  t.equal(metrics.statusCode, 200);
+  t.match(metrics.headers['content-type'], /^text\/plain/);
   t.match(metrics.body, /^understudy_is_owner 0$/m);
   t.match(metrics.body, /process_cpu_seconds_total/);
-  t.match((await app.inject({ url: '/status' })).json(), { node: 'solo', peer: null, isOwner: false, registered: false });
+  t.equal((await metricsApp.inject({ url: '/healthz' })).statusCode, 200);
+  for (const url of ['/status', '/events', '/readyz']) t.equal((await metricsApp.inject({ url })).statusCode, 404, `no ${url} beside the metrics`);
+  t.equal((await metricsApp.inject(post(TOKEN, '127.0.0.1'))).statusCode, 404, 'no mutation beside the metrics');
 });
 
 t.test('mutations are disabled without a configured token, and say so', async (t) => {

@@ -62,6 +62,20 @@ t.test('admin exposure beyond loopback', async (t) => {
   ]);
 });
 
+t.test('metrics beyond loopback are a low finding: no secret, but who owns and how busy', async (t) => {
+  t.same(find(auditConfig(config()), 'metrics.host'), [], 'loopback by default');
+  t.same(find(auditConfig(config({ metrics: { host: '0.0.0.0', port: 9464 } })), 'metrics.host'), [
+    { severity: 'low', key: 'metrics.host', message: 'serves /metrics on 0.0.0.0:9464 in clear, without a token: let only the Prometheus server reach it (firewall)' },
+  ]);
+});
+
+t.test('a sips: registrar is a low reminder that drachtio-server alone decides whether the IPBX certificate is checked', async (t) => {
+  t.same(find(auditConfig(config()), 'ipbx.registrar'), [], 'nothing for sip:');
+  t.match(find(auditConfig(config({ ipbx: { registrar: 'sips:ipbx.example:5061' } })), 'ipbx.registrar'), [
+    { severity: 'low', message: /DRACHTIO_TLS_VERIFY_CLIENT_CERT=1 and the IPBX's CA in --chain-file, and its name never is/ },
+  ]);
+});
+
 t.test('redis password: from redis.password or from the URL, medium when weak', async (t) => {
   t.same(find(auditConfig(config({ redis: { url: 'redis://127.0.0.1:6379', password: 'changeme' } })), 'redis.password'), [
     { severity: 'medium', key: 'redis.password', message: 'a well-known trivial or vendor-default value' },

@@ -49,6 +49,26 @@ t.test('--token-file and UNDERSTUDY_ADMIN__TOKEN_FILE send the file’s token', 
   t.strictSame(admin.seen.map((h) => h.authorization), [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`]);
 });
 
+t.test('status and events send the token too: beyond loopback the agent asks for it', async (t) => {
+  const admin = await fakeAdmin(t);
+  const file = tokenFile('token-reads', 0o600);
+  await cli(['status', '--url', admin.url, '--token-file', file, '--json']);
+  await cli(['events', '--url', admin.url, '--token-file', file, '--json']);
+  t.strictSame(admin.seen.map((h) => h.authorization), [`Bearer ${TOKEN}`, `Bearer ${TOKEN}`]);
+});
+
+t.test('a refused status says why instead of printing an empty status', async (t) => {
+  const server = createServer((_req, res) => {
+    res.statusCode = 401;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ error: 'missing or wrong bearer token' }));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  t.teardown(() => new Promise<void>((ok) => server.close(() => ok())));
+  const r = await cli(['status', '--url', `http://127.0.0.1:${(server.address() as AddressInfo).port}`]);
+  t.match(r, { code: 1, stdout: '', stderr: 'understudy: status refused (HTTP 401): missing or wrong bearer token\n' });
+});
+
 t.test('a token file open to group or others is refused before any call', async (t) => {
   const admin = await fakeAdmin(t);
   const file = tokenFile('token-644', 0o644);

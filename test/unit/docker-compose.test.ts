@@ -97,7 +97,17 @@ withTools(t, 'docker-compose', [TOOLS.dockerCompose], () => {
       t.equal(resolved.services[agent]?.network_mode, `service:${drachtio}`, `${agent} shares ${drachtio}'s loopback`);
       t.match(resolved.services[drachtio]?.command?.join(' '), /--address 127\.0\.0\.1 /, `${drachtio}'s admin port on loopback`);
       t.equal(resolved.services[agent]?.environment?.UNDERSTUDY_DRACHTIO__HOST, '127.0.0.1');
+      t.equal(resolved.services[agent]?.environment?.UNDERSTUDY_ADMIN__HOST, '127.0.0.1', `${agent}'s admin API on loopback`);
     }
+  });
+
+  t.test('metrics are scraped on an internal network of their own; the admin API is not on it', async (t) => {
+    t.strictSame(resolved.networks.metrics, { internal: true });
+    for (const [agent, drachtio] of [['understudy-a', 'drachtio-a'], ['understudy-b', 'drachtio-b']] as const) {
+      t.ok(Object.keys(resolved.services[drachtio]?.networks ?? {}).includes('metrics'), `${agent}'s namespace (${drachtio}'s) is on the metrics network`);
+      t.equal(resolved.services[agent]?.environment?.UNDERSTUDY_METRICS__HOST, '0.0.0.0', `${agent}'s metrics listener reachable there`);
+    }
+    t.strictSame(Object.keys(resolved.services.redis?.networks ?? {}), ['store'], 'Redis is not on it');
   });
 
   t.test('the agents load their configs and secrets as deployed, and the audit finds nothing high', async (t) => {
