@@ -145,6 +145,8 @@ export const configSchema = z
     overload: z.object({
       eventLoopLagMs: ms(200),
       maxPendingVerifications: z.number().int().min(1).default(200),
+      /** INVITEs admitted and not yet answered; past it new ones are shed at once (see README, Benchmark). */
+      maxInFlightInvites: z.number().int().min(1).default(100),
     }).prefault({}),
     startup: z.object({
       /** Register even when ownership cannot be read at start (operator override). */
