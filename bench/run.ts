@@ -7,8 +7,8 @@
  * dissuasion (non-owner refusing overflow while the owner answers its OPTIONS;
  * bare: an app answering 486), options (bare: an app answering 200).
  *
- * BENCH_MODE=ramp (default): each app is driven at rising rates until a step is
- * not clean (a failed call or a SIPp retransmission), the highest clean rate is
+ * BENCH_MODE=ramp (default): each app is driven at rising rates until a rung is
+ * not clean twice in a row (a failed call or a SIPp retransmission), the highest clean rate is
  * repeated to confirm it (one rung lower if a repeat is not clean), and the
  * agent then takes 1.5x its ceiling for 10 s: admitted, shed, failed, and how
  * soon it is clean again. Exits 1 only when something crashed.
@@ -90,20 +90,26 @@ async function exercise(path: Path, drachtio: Drachtio, name: string, app: Under
   }
   let firstUnclean = RATES.length;
   for (const [i, rate] of RATES.entries()) {
-    const s = await go(rate);
+    let s = await go(rate);
     steps.push(s);
+    // One hiccup of a shared machine is not the knee: an unclean rung is run once more before the ramp stops there.
+    if (!isClean(s)) {
+      s = await go(rate);
+      steps.push(s);
+    }
     if (!isClean(s)) {
       firstUnclean = i;
       break;
     }
   }
   let ceiling = 0;
-  let confirmations: Step[] = [];
+  const confirmations: Step[] = [];
   for (let i = firstUnclean - 1; i >= Math.max(0, firstUnclean - 1 - MAX_STEP_DOWNS) && ceiling === 0; i--) {
     const rate = RATES[i] as number;
-    confirmations = [];
-    for (let r = 0; r < REPEATS; r++) confirmations.push(await go(rate));
-    if (confirmations.every(isClean)) ceiling = rate;
+    const repeats: Step[] = [];
+    for (let r = 0; r < REPEATS; r++) repeats.push(await go(rate));
+    confirmations.push(...repeats);
+    if (repeats.every(isClean)) ceiling = rate;
   }
   let overload: Overload | undefined;
   if (app.shed && path.shedScenario && ceiling > 0) {
@@ -171,13 +177,16 @@ function stepsTable(path: Path, runs: readonly Run[]): string {
   return lines.join('\n');
 }
 
-/** The figures a ceiling is reported with: the confirmations' setup times and CPU. */
-const atCeiling = (run: Run) => ({
-  p50: mean(run.confirmations.map((s) => s.p50)),
-  p99: Math.max(...run.confirmations.map((s) => s.p99)),
-  app: mean(run.confirmations.map((s) => s.cpuPerCall.app)),
-  drachtio: mean(run.confirmations.map((s) => s.cpuPerCall.drachtio)),
-});
+/** The figures a ceiling is reported with: its confirmations' setup times and CPU. */
+const atCeiling = (run: Run) => {
+  const at = run.confirmations.filter((s) => s.rate === run.ceiling);
+  return {
+    p50: mean(at.map((s) => s.p50)),
+    p99: Math.max(...at.map((s) => s.p99)),
+    app: mean(at.map((s) => s.cpuPerCall.app)),
+    drachtio: mean(at.map((s) => s.cpuPerCall.drachtio)),
+  };
+};
 
 function summaryTable(results: readonly { path: Path; runs: Run[] }[]): string {
   const rows = [
