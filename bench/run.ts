@@ -1,194 +1,242 @@
 /**
  * Load benchmark: understudy against a bare drachtio-srf app doing the same
  * job, on the same drachtio-server and the same SIPp peers, in the same run,
- * on each call path, at rising rates. Reported as ratios, never asserted as
- * times: the exit code is non-zero only when a call failed or something crashed.
+ * on each call path. Reported as ratios, never asserted as times.
  *
- * Paths:
- * - bridged: the owner relays each INVITE to its local app (bare: createB2BUA);
- * - dissuasion: a non-owner refuses overflow INVITEs with 486 while the owner
- *   answers its OPTIONS (bare: an app that only answers 486).
+ * Paths (bench/paths.ts): bridged (owner to its app; bare: createB2BUA),
+ * dissuasion (non-owner refusing overflow while the owner answers its OPTIONS;
+ * bare: an app answering 486), options (bare: an app answering 200).
+ *
+ * BENCH_MODE=ramp (default): each app is driven at rising rates until a rung is
+ * not clean twice in a row (a failed call or a SIPp retransmission), the highest clean rate is
+ * repeated to confirm it (one rung lower if a repeat is not clean), and the
+ * agent then takes 1.5x its ceiling for 10 s: admitted, shed, failed, and how
+ * soon it is clean again. Exits 1 only when something crashed.
+ * BENCH_MODE=fixed (CI): each app at BENCH_RATES; exits 1 when a call failed,
+ * never because of a timing.
  *
  * Bounded: each step is RATE x BENCH_SECONDS calls; a call waiting 10 s for a
- * response fails; SIPp stops itself after the step's time plus 30 s.
- * Run: npm run bench   (BENCH_RATES=100,200 BENCH_SECONDS=5 BENCH_PATHS=bridged,dissuasion)
+ * response fails; SIPp stops itself 30 s after the step's time; the ramp has a
+ * fixed list of rungs.
+ * Run: npm run bench   (BENCH_MODE, BENCH_RATES, BENCH_SECONDS, BENCH_REPEATS, BENCH_PATHS)
  */
 import { resolve } from 'node:path';
-import { type RunningAgent, startAgent } from '../test/support/agent';
+import { startAgent } from '../test/support/agent';
 import { type Drachtio, startDrachtio } from '../test/support/drachtio';
 import { TOOLS, unavailable } from '../test/support/preconditions';
-import { freeTcpPort, type Proc, start, waitFor } from '../test/support/processes';
+import { freeTcpPort, sleep, start, waitFor } from '../test/support/processes';
 import { startRedis } from '../test/support/redis';
-import { type Sipp, startSipp } from '../test/support/sipp';
-import { NET, nodeConfig, SECRETS } from '../test/support/topology';
+import { NET, SECRETS } from '../test/support/topology';
+import { cpuMs, isClean, metricValue, rssMiB, type Step, step, type Watched } from './load';
+import { type Path, PATHS } from './paths';
 
-const RATES = (process.env.BENCH_RATES ?? '100,200').split(',').map(Number);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const PATHS = (process.env.BENCH_PATHS ?? 'bridged,dissuasion').split(',');
-const RECV_TIMEOUT_MS = 10_000;
+const MODE = process.env.BENCH_MODE ?? 'ramp';
+if (MODE !== 'ramp' && MODE !== 'fixed') throw new Error(`BENCH_MODE must be ramp or fixed, got "${MODE}"`);
+const RATES = (process.env.BENCH_RATES ?? (MODE === 'fixed' ? '100,200' : '100,200,300,400,500,600,800,1000,1200,1500,2000,2500,3000')).split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? (MODE === 'fixed' ? 5 : 4));
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
+/** How many rungs below the first unclean one the confirmation may go before it gives up. */
+const MAX_STEP_DOWNS = 2;
+const OVERLOAD_FACTOR = 1.5;
+const OVERLOAD_SECONDS = 10;
+/** Between clean steps: let the last one's stragglers end. */
+const SETTLE_MS = 1000;
+/**
+ * After an unclean step: until the app and drachtio-server are idle again (below 5 % of a core over a
+ * second), at most 30 s. Past the knee the stack keeps retransmitting for a while, and a step started
+ * then measures that aftermath, not its own rate.
+ */
+const QUIET_CPU_MS_PER_S = 50;
+const QUIET_MAX_MS = 30_000;
+const PATH_KEYS = (process.env.BENCH_PATHS ?? 'bridged,dissuasion,options').split(',');
 const ROOT = resolve(__dirname, '..');
 
-interface Step {
-  readonly rate: number;
-  readonly calls: number;
-  readonly ok: number;
-  /** Failed at SIPp, or never finished. */
-  readonly failed: number;
-  readonly retransmissions: number;
-  readonly cps: number;
-  /** SIPp times responses in whole ms: below a few ms the mean says more than the percentiles. */
-  readonly mean: number;
-  readonly p50: number;
-  readonly p99: number;
+/** The app a run drives: the agent or the bare one. */
+interface UnderTest {
+  readonly pid: number;
+  /** The agent's count of INVITEs shed for overload; the bare app sheds nothing. */
+  readonly shed?: () => Promise<number>;
+  stop(): Promise<void>;
 }
 
-interface Contender {
+interface Overload {
+  readonly step: Step;
+  readonly shed: number;
+  /** From the end of the burst to the end of its last call, s. */
+  readonly drain: number;
+  /** A step at the clean ceiling right after the burst. */
+  readonly after: Step;
+}
+
+interface Run {
   readonly name: string;
+  /** Fixed mode: one per rate; ramp mode: the ramp, then the confirmations. */
   readonly steps: Step[];
+  /** Ramp mode: the highest rate whose confirmations were all clean, 0 if none. */
+  readonly ceiling: number;
+  /** The ramp never reached an unclean step: the ceiling is at least this. */
+  readonly topped: boolean;
+  readonly confirmations: Step[];
+  readonly rss: { readonly before: number; readonly after: number };
+  readonly overload?: Overload;
 }
 
-/** One call path: where its INVITEs go, the SIPp peers around it, and its two contenders. */
-interface Path {
-  readonly name: string;
-  readonly address: string;
-  readonly scenario: string;
-  /** The SIPp peers the path needs besides the caller (the local app, the registrar, the owner). */
-  peers(): Sipp[];
-  /** `redisUrl`: a fresh redis-server of the run's; a pair's node needs one. */
-  agentConfig(drachtioPort: number, redisUrl: string): Promise<Record<string, unknown>>;
-  /** Resolves once the agent is in the state the path measures. */
-  agentReady(agent: RunningAgent): Promise<void>;
-  /** The bare drachtio-srf app: script and arguments. */
-  bare(drachtioPort: number): string[];
+async function quiet(watched: Watched): Promise<void> {
+  const used = () => cpuMs(watched.app) + cpuMs(watched.drachtio);
+  const deadline = Date.now() + QUIET_MAX_MS;
+  while (Date.now() < deadline) {
+    const before = used();
+    await sleep(1000);
+    if (used() - before < QUIET_CPU_MS_PER_S) return;
+  }
 }
 
-const percentile = (xs: readonly number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? (s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN) : NaN;
-};
-
-const app = (address: string) => startSipp({ scenario: 'app-uas.xml', localIp: address, localPort: NET.appPort, pauseMs: 0, timeoutSec: 900, trace: 'stats' });
-
-const statusIs = async (agent: RunningAgent, want: Record<string, unknown>) => {
-  const body = (await agent.admin('/status')).body as Record<string, unknown>;
-  return Object.entries(want).every(([k, v]) => body[k] === v);
-};
-
-const PATH_TABLE: Record<string, Path> = {
-  bridged: {
-    name: 'bridged (owner to its local app)',
-    address: NET.nodeA,
-    scenario: 'bench-caller-bridged.xml',
-    peers: () => [
-      app(NET.appA),
-      startSipp({
-        scenario: 'ipbx-registrar.xml',
-        localIp: NET.registrar,
-        localPort: NET.sipPort,
-        keys: { username: SECRETS.sipUser, password: SECRETS.sipPassword, bindings: 'X-Bindings: none' },
-        timeoutSec: 900,
-        trace: 'stats',
-      }),
-    ],
-    // Single node (no peer, no Redis): the call path a production owner runs, channels unbounded.
-    agentConfig: async (port) => {
-      const cfg = await nodeConfig({ id: 'node-a', role: 'primary', address: NET.nodeA, peerAddress: NET.nodeB, app: NET.appA, drachtioPort: port });
-      delete cfg.peer;
-      return { ...cfg, app: { ...(cfg.app as object), channels: 10_000 } };
-    },
-    agentReady: (agent) => waitFor(() => statusIs(agent, { isOwner: true, registered: true, appHealthy: true }), 15_000, 'the owner to register'),
-    bare: (port) => [resolve(__dirname, 'minimal-b2bua.ts'), String(port), SECRETS.drachtio, `sip:app@${NET.appA}:${NET.appPort}`],
-  },
-  dissuasion: {
-    name: 'dissuasion (non-owner, owner alive)',
-    address: NET.nodeB,
-    scenario: 'bench-caller-refused.xml',
-    peers: () => [app(NET.appB), startSipp({ scenario: 'primary-options.xml', localIp: NET.nodeA, localPort: NET.sipPort, timeoutSec: 900, trace: 'stats' })],
-    // A fresh store: the configured primary (the SIPp owner) is made the owner at epoch 1.
-    agentConfig: (port, redisUrl) => nodeConfig({ id: 'node-b', role: 'secondary', address: NET.nodeB, peerAddress: NET.nodeA, app: NET.appB, drachtioPort: port, redisUrl }),
-    agentReady: (agent) => waitFor(() => statusIs(agent, { owner: 'node-a', isOwner: false, appHealthy: true }), 15_000, 'the non-owner to know the owner'),
-    bare: (port) => [resolve(__dirname, 'minimal-reject.ts'), String(port), SECRETS.drachtio],
-  },
-};
-
-/** One load step against whatever app is connected to the path's drachtio-server. */
-async function step(path: Path, rate: number): Promise<Step> {
-  const calls = Math.max(1, Math.round(rate * SECONDS));
-  const started = Date.now();
-  const caller = startSipp({
-    scenario: path.scenario,
-    remote: `${path.address}:${NET.sipPort}`,
-    localIp: NET.caller,
-    localPort: NET.callerPort,
-    calls,
-    rate,
-    pauseMs: 0,
-    timeoutSec: SECONDS + 30,
-    recvTimeoutMs: RECV_TIMEOUT_MS,
-    trace: 'stats',
-  });
-  await caller.finished((SECONDS + 40) * 1000);
-  const elapsed = (Date.now() - started) / 1000;
-  const stats = caller.stats();
-  const times = caller.responseTimes();
-  const ok = stats?.successful ?? 0;
-  return {
-    rate,
-    calls,
-    ok,
-    failed: calls - ok,
-    retransmissions: stats?.retransmissions ?? NaN,
-    cps: ok / elapsed,
-    mean: times.length ? times.reduce((a, b) => a + b, 0) / times.length : NaN,
-    p50: percentile(times, 50),
-    p99: percentile(times, 99),
+async function exercise(path: Path, drachtio: Drachtio, name: string, app: UnderTest): Promise<Run> {
+  const watched = { app: app.pid, drachtio: drachtio.pid() };
+  const once = (rate: number, seconds = SECONDS, scenario = path.scenario) => step({ scenario, remote: `${path.address}:${NET.sipPort}`, rate, seconds, watched });
+  const go = async (rate: number) => {
+    const s = await once(rate);
+    await (isClean(s) ? sleep(SETTLE_MS) : quiet(watched));
+    return s;
   };
+  const before = rssMiB(app.pid);
+  const steps: Step[] = [];
+  if (MODE === 'fixed') {
+    for (const rate of RATES) steps.push(await go(rate));
+    return { name, steps, ceiling: 0, topped: false, confirmations: [], rss: { before, after: rssMiB(app.pid) } };
+  }
+  let firstUnclean = RATES.length;
+  for (const [i, rate] of RATES.entries()) {
+    let s = await go(rate);
+    steps.push(s);
+    // One hiccup of a shared machine is not the knee: an unclean rung is run once more before the ramp stops there.
+    if (!isClean(s)) {
+      s = await go(rate);
+      steps.push(s);
+    }
+    if (!isClean(s)) {
+      firstUnclean = i;
+      break;
+    }
+  }
+  let ceiling = 0;
+  const confirmations: Step[] = [];
+  for (let i = firstUnclean - 1; i >= Math.max(0, firstUnclean - 1 - MAX_STEP_DOWNS) && ceiling === 0; i--) {
+    const rate = RATES[i] as number;
+    const repeats: Step[] = [];
+    for (let r = 0; r < REPEATS; r++) repeats.push(await go(rate));
+    confirmations.push(...repeats);
+    if (repeats.every(isClean)) ceiling = rate;
+  }
+  let overload: Overload | undefined;
+  if (app.shed && path.shedScenario && ceiling > 0) {
+    const shed0 = await app.shed();
+    const burst = await once(Math.round(ceiling * OVERLOAD_FACTOR), OVERLOAD_SECONDS, path.shedScenario);
+    const shed = (await app.shed()) - shed0;
+    const drain = Math.max(0, burst.elapsed - OVERLOAD_SECONDS);
+    // At once, no settling: whether the agent is clean again right after the burst is the question.
+    overload = { step: burst, shed, drain, after: await go(ceiling) };
+  }
+  return { name, steps, ceiling, topped: firstUnclean === RATES.length, confirmations, rss: { before, after: rssMiB(app.pid) }, overload };
 }
 
-async function measure(path: Path, drachtio: Drachtio): Promise<Contender[]> {
+async function measure(path: Path, drachtio: Drachtio): Promise<Run[]> {
   const port = drachtio.opts.adminPort;
   const redis = await startRedis();
-  const ours: Step[] = [];
+  let ours: Run;
   try {
     const agent = await startAgent(await path.agentConfig(port, redis.url));
     try {
       await path.agentReady(agent);
-      for (const rate of RATES) ours.push(await step(path, rate));
+      const shed = async () => metricValue((await agent.admin('/metrics')).text, 'understudy_sip_rejected_total', 'reason="overload"');
+      ours = await exercise(path, drachtio, 'understudy', { pid: agent.proc.pid, shed, stop: () => agent.stop() });
     } finally {
       await agent.stop();
     }
   } finally {
     await redis.stop();
   }
-  const bare: Proc = start(process.execPath, ['--import', '@tapjs/typescript/import', ...path.bare(port)], { cwd: ROOT });
-  const theirs: Step[] = [];
+  const bare = start(process.execPath, ['--import', '@tapjs/typescript/import', ...path.bare(port)], { cwd: ROOT });
   try {
     await waitFor(() => bare.output().includes('connected'), 15_000, `the bare app to connect\n${bare.output()}`);
-    for (const rate of RATES) theirs.push(await step(path, rate));
+    return [ours, await exercise(path, drachtio, 'bare drachtio-srf', { pid: bare.pid, stop: () => bare.stop() })];
   } finally {
     await bare.stop();
   }
-  return [
-    { name: 'understudy', steps: ours },
-    { name: 'bare drachtio-srf', steps: theirs },
-  ];
 }
 
-const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-').padStart(6);
+const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+const pad = (s: string | number, w: number) => String(s).padStart(w);
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-function table(path: Path, [ours, bare]: Contender[]): string {
+function stepRow(s: Step, mark: string): string {
+  return [
+    pad(`${mark}${s.rate}`, 7),
+    pad(`${s.ok}/${s.calls}`, 11),
+    pad(f(s.cps), 6),
+    pad(f(s.mean, 2), 7),
+    pad(f(s.p50), 5),
+    pad(f(s.p99), 6),
+    pad(s.retransmissions, 5),
+    pad(f(s.cpuPerCall.app, 3), 8),
+    pad(f(s.cpuPerCall.drachtio, 3), 8),
+  ].join(' ');
+}
+
+function stepsTable(path: Path, runs: readonly Run[]): string {
+  const head = `   rate    ok/calls    cps    mean   p50    p99  retr  app cpu drachtio  (setup ms; CPU ms per call)`;
+  const lines = [`\n${path.name}: ${SECONDS} s per step${MODE === 'ramp' ? '; = a confirmation at the ceiling' : ''}`];
+  for (const run of runs) {
+    lines.push(`  ${run.name}`, head);
+    for (const s of run.steps) lines.push(stepRow(s, ' '));
+    for (const s of run.confirmations) lines.push(stepRow(s, '='));
+  }
+  return lines.join('\n');
+}
+
+/** The figures a ceiling is reported with: its confirmations' setup times and CPU. */
+const atCeiling = (run: Run) => {
+  const at = run.confirmations.filter((s) => s.rate === run.ceiling);
+  return {
+    p50: mean(at.map((s) => s.p50)),
+    p99: Math.max(...at.map((s) => s.p99)),
+    app: mean(at.map((s) => s.cpuPerCall.app)),
+    drachtio: mean(at.map((s) => s.cpuPerCall.drachtio)),
+  };
+};
+
+function summaryTable(results: readonly { path: Path; runs: Run[] }[]): string {
   const rows = [
-    `\n${path.name}: ${SECONDS} s per rate; setup = INVITE to final response at the caller (ms)`,
-    'rate/s | understudy ok/calls    cps   mean    p50    p99 retr | bare ok/calls    cps   mean    p50    p99 retr | ratio  cps   mean    p99',
+    '| path | understudy clean ceiling (calls/s) | bare app | ratio | setup p50 / p99 ms, understudy · bare | CPU ms/call, understudy + drachtio · bare + drachtio | RSS MiB before → after, understudy · bare |',
+    '|---|---:|---:|---:|---|---|---|',
   ];
-  RATES.forEach((rate, i) => {
-    const o = ours?.steps[i];
-    const b = bare?.steps[i];
-    if (!o || !b) return;
+  for (const { path, runs } of results) {
+    const [o, b] = runs as [Run, Run];
+    const ceil = (r: Run) => (r.ceiling === 0 ? '0' : `${r.topped ? '≥ ' : ''}${r.ceiling}`);
+    const co = atCeiling(o);
+    const cb = atCeiling(b);
     rows.push(
-      `${String(rate).padStart(6)} | ${`${o.ok}/${o.calls}`.padStart(19)} ${f(o.cps)} ${f(o.mean, 2)} ${f(o.p50)} ${f(o.p99)} ${String(o.retransmissions).padStart(4)} | ${`${b.ok}/${b.calls}`.padStart(13)} ${f(b.cps)} ${f(b.mean, 2)} ${f(b.p50)} ${f(b.p99)} ${String(b.retransmissions).padStart(4)} | ${f(o.cps / b.cps, 2)} ${f(o.mean / b.mean, 2)} ${f(o.p99 / b.p99, 2)}`,
+      `| ${path.key} | ${ceil(o)} | ${ceil(b)} | ${f(o.ceiling / b.ceiling, 2)} | ${f(co.p50, 0)} / ${f(co.p99, 0)} · ${f(cb.p50, 0)} / ${f(cb.p99, 0)} | ` +
+        `${f(co.app, 3)} + ${f(co.drachtio, 3)} · ${f(cb.app, 3)} + ${f(cb.drachtio, 3)} | ${f(o.rss.before)} → ${f(o.rss.after)} · ${f(b.rss.before)} → ${f(b.rss.after)} |`,
     );
-  });
+  }
+  return rows.join('\n');
+}
+
+function overloadTable(results: readonly { path: Path; runs: Run[] }[]): string {
+  const rows = [
+    `| path | burst (${OVERLOAD_SECONDS} s at ${OVERLOAD_FACTOR}× ceiling) | calls | shed at once | admitted | failed | SIPp retransmissions | last call ended after the burst (s) | a step at the ceiling, started at once after |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const { path, runs } of results) {
+    const o = runs[0]?.overload;
+    if (!o) continue;
+    const a = o.after;
+    rows.push(
+      `| ${path.key} | ${o.step.rate}/s | ${o.step.calls} | ${o.shed} | ${o.step.calls - o.shed} | ${o.step.failed} | ${o.step.retransmissions} | ${f(o.drain)} | ` +
+        `${isClean(a) ? 'clean' : 'not clean'}: ${a.ok}/${a.calls}, ${a.retransmissions} retr, p99 ${f(a.p99, 0)} ms |`,
+    );
+  }
   return rows.join('\n');
 }
 
@@ -198,26 +246,28 @@ async function main(): Promise<number> {
     process.stdout.write(`${missing}\n`);
     return process.env.CI === 'true' ? 1 : 0;
   }
-  let failed = 0;
-  let total = 0;
-  for (const key of PATHS) {
-    const path = PATH_TABLE[key];
-    if (!path) throw new Error(`unknown bench path "${key}" (known: ${Object.keys(PATH_TABLE).join(', ')})`);
+  const results: { path: Path; runs: Run[] }[] = [];
+  for (const key of PATH_KEYS) {
+    const path = PATHS[key];
+    if (!path) throw new Error(`unknown bench path "${key}" (known: ${Object.keys(PATHS).join(', ')})`);
     const drachtio = await startDrachtio({ sipAddress: path.address, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
     const peers = path.peers();
     try {
-      const result = await measure(path, drachtio);
-      process.stdout.write(`${table(path, result)}\n`);
-      for (const s of result.flatMap((c) => c.steps)) {
-        failed += s.failed;
-        total += s.calls;
-      }
+      const runs = await measure(path, drachtio);
+      results.push({ path, runs });
+      process.stdout.write(`${stepsTable(path, runs)}\n`);
     } finally {
       await Promise.all([...peers.map((p) => p.stop()), drachtio.stop()]);
     }
   }
-  process.stdout.write(`\nbench: ${total} calls, ${failed} failed\n`);
-  return failed === 0 ? 0 : 1;
+  const steps = results.flatMap((r) => r.runs.flatMap((run) => run.steps));
+  const failed = steps.reduce((n, s) => n + s.failed, 0);
+  if (MODE === 'fixed') {
+    process.stdout.write(`\nbench: ${steps.reduce((n, s) => n + s.calls, 0)} calls, ${failed} failed\n`);
+    return failed === 0 ? 0 : 1;
+  }
+  process.stdout.write(`\nclean = 0 failed calls and 0 SIPp retransmissions; ratio = understudy / bare\n\n${summaryTable(results)}\n\n${overloadTable(results)}\n`);
+  return 0;
 }
 
 main().then(

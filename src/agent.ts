@@ -5,6 +5,7 @@ import { AppHealth } from './app-health';
 import type { Config } from './config/schema';
 import { sipAcl } from './config/sip-acl';
 import { ChannelGate } from './core/channels';
+import { dissuasionResponse } from './core/dissuasion';
 import type { Clock } from './core/clock';
 import { overloadReason } from './core/overload';
 import type { TransitionEvent } from './core/types';
@@ -161,9 +162,10 @@ export class Agent implements AdminPort, MetricsPort {
       routing: {
         isOwner: () => this.failover.isOwner(),
         appHealthy: () => this.appHealth.isHealthy,
-        overloaded: () => overloadReason(this.lag.ms, this.overflow.pending, cfg.overload),
+        overloaded: (inFlightInvites) => overloadReason({ lagMs: this.lag.ms, pendingVerifications: this.overflow.pending, inFlightInvites }, cfg.overload),
       },
       overflow: this.overflow,
+      dissuasion: cfg.peer ? dissuasionResponse(cfg.dissuasion, cfg.peer.uri) : null,
       delegate: d.router,
     });
 

@@ -165,6 +165,12 @@ export const configSchema = z
     overload: z.object({
       eventLoopLagMs: ms(200),
       maxPendingVerifications: z.number().int().min(1).default(200),
+      /**
+       * INVITEs admitted and not yet answered; past it new ones are shed at once. In flight = rate x time
+       * to answer: the bridged path's clean ceiling on 2 cores (a few hundred calls/s, README "Benchmark")
+       * answered within 250 ms, half of T1, so an admitted INVITE is answered before its first retransmission.
+       */
+      maxInFlightInvites: z.number().int().min(1).default(100),
     }).prefault({}),
     startup: z.object({
       /** Register even when ownership cannot be read at start (operator override). */

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Acl } from '../core/acl';
 import type { DissuasionResponse } from '../core/dissuasion';
+import { sheddingResponse } from '../core/overload';
 import { checkOffer } from '../core/sdp-check';
 import type { Bridge } from './bridge';
 import { header, onRequest, reply, type SipRequest, type SipResponse, type Srf } from './srf';
@@ -28,7 +29,7 @@ export interface CallRouting {
   isOwner(): boolean;
   appHealthy(): boolean;
   /** A reason to shed load right now, or null. */
-  overloaded(): string | null;
+  overloaded(inFlightInvites: number): string | null;
 }
 
 export interface RouterDelegate {
@@ -62,8 +63,22 @@ const REFUSED_METHODS = ['register', 'subscribe', 'message', 'publish', 'notify'
  * then INVITEs are checked (load, SDP) and either bridged (owner) or treated as
  * overflow (non-owner).
  */
-export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routing: CallRouting; overflow: OverflowPort; log: Logger; delegate: RouterDelegate }): void {
-  const { acl, bridge, routing, overflow, log, delegate } = deps;
+export function installRouter(
+  srf: Srf,
+  deps: {
+    acl: Acl;
+    bridge: Bridge;
+    routing: CallRouting;
+    overflow: OverflowPort;
+    /** What a non-owner sheds overflow INVITEs with; null without a peer. */
+    dissuasion: DissuasionResponse | null;
+    log: Logger;
+    delegate: RouterDelegate;
+  },
+): void {
+  const { acl, bridge, routing, overflow, dissuasion, log, delegate } = deps;
+  /** INVITEs admitted and not yet given a final response: the work the next INVITE would queue behind. */
+  let inFlight = 0;
 
   const trusted = (req: SipRequest, res: SipResponse): boolean => {
     if (acl.allows(req.source_address)) return true;
@@ -114,13 +129,24 @@ export function installRouter(srf: Srf, deps: { acl: Acl; bridge: Bridge; routin
       reply(res, malformed.status, malformed.phrase, { Warning: `399 understudy "${malformed.warning}"` });
       return;
     }
-    const overload = routing.overloaded();
+    const overload = routing.overloaded(inFlight);
     if (overload) {
+      const { status, reason, headers } = sheddingResponse(owner, dissuasion);
       delegate.onRejected('overload');
-      callLog.warn({ reason: overload }, 'overloaded: INVITE refused with 503');
-      reply(res, 503, 'Service Unavailable', { Warning: '399 understudy "overloaded"' });
+      // Debug: at the knee this fires hundreds of times a second, and the counter carries the rate.
+      callLog.debug({ reason: overload, status }, 'overloaded: INVITE shed');
+      reply(res, status, reason, headers);
       return;
     }
+    inFlight += 1;
+    try {
+      await admitted(req, res, owner, callLog);
+    } finally {
+      inFlight -= 1;
+    }
+  }
+
+  async function admitted(req: SipRequest, res: SipResponse, owner: boolean, callLog: Logger): Promise<void> {
     const sdp = checkOffer(header(req, 'Content-Type'), req.body);
     if (!sdp.ok) {
       delegate.onRejected('bad_sdp');

@@ -18,6 +18,8 @@ export interface DrachtioOptions {
 export interface Drachtio {
   readonly opts: DrachtioOptions;
   output(): string;
+  /** The running process's id (a restart changes it). */
+  pid(): number;
   stop(): Promise<void>;
   restart(): Promise<void>;
   /** SIGSTOP: the socket stays open and silent, as behind a hung host. */
@@ -65,6 +67,7 @@ export async function startDrachtio(opts: DrachtioOptions): Promise<Drachtio> {
   return {
     opts,
     output: () => proc.output(),
+    pid: () => proc.pid,
     stop: () => proc.stop(),
     restart: async () => {
       await proc.stop();
