@@ -377,7 +377,11 @@ function run(): void {
     await waitFor(() => Date.now() > refreshDue + 500, refreshDue + 500 - Date.now() + 1000, "node-a's refresh to fall due");
     const thawedAt = Date.now();
     p.a.agent.proc.signal('SIGCONT');
-    await waitFor(async () => (await status(p.a.agent)).isOwner === false, 5000, 'the thawed node-a to read the new ownership');
+    // Reading the new ownership comes first; its own unregister completes a round trip later.
+    await waitFor(async () => {
+      const a = await status(p.a.agent);
+      return a.isOwner === false && a.registered === false;
+    }, 5000, 'the thawed node-a to read the new ownership and remove its binding');
     t.match(await status(p.a.agent), { owner: 'node-b', epoch: 2, isOwner: false, registered: false }, 'node-a ends passive');
     const refreshes = p.registrar.messages().filter((m) => fromA(m) && m.at >= thawedAt && m.header('Expires') !== '0');
     t.strictSame(refreshes.map((m) => m.firstLine), [], 'no REGISTER of node-a after the thaw but its removal');
