@@ -23,7 +23,7 @@
 import { resolve } from 'node:path';
 import { startAgent } from '../test/support/agent';
 import { type Drachtio, startDrachtio } from '../test/support/drachtio';
-import { TOOLS, unavailable } from '../test/support/preconditions';
+import { missingToolFails, TOOLS, unavailable } from '../test/support/preconditions';
 import { freeTcpPort, sleep, start, waitFor } from '../test/support/processes';
 import { startRedis } from '../test/support/redis';
 import { NET, SECRETS } from '../test/support/topology';
@@ -244,7 +244,7 @@ async function main(): Promise<number> {
   const missing = unavailable('bench', [TOOLS.drachtio, TOOLS.sipp, TOOLS.redis]);
   if (missing) {
     process.stdout.write(`${missing}\n`);
-    return process.env.CI === 'true' ? 1 : 0;
+    return missingToolFails ? 1 : 0;
   }
   const results: { path: Path; runs: Run[] }[] = [];
   for (const key of PATH_KEYS) {

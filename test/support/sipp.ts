@@ -114,7 +114,7 @@ export function startSipp(o: SippOptions): Sipp {
 }
 
 /** The last line of a SIPp statistics file, by column name (SIPp's `-h stat` lists them). */
-export function parseStats(text: string): SippStats | null {
+function parseStats(text: string): SippStats | null {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const head = lines[0]?.split(';');
   const last = lines.length > 1 ? lines[lines.length - 1]?.split(';') : undefined;
@@ -128,7 +128,7 @@ export function parseStats(text: string): SippStats | null {
 }
 
 /** SIPp's -trace_rtt file: `date_ms;date_sec;rtd_no;response_time_ms` after a header line. */
-export function parseResponseTimes(text: string): number[] {
+function parseResponseTimes(text: string): number[] {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   const head = lines[0]?.split(';') ?? [];
   const i = head.findIndex((h) => /response_time/i.test(h));
