@@ -109,10 +109,12 @@ export class Bridge {
           });
         },
       });
-      this.delegate.onSetup((this.clock.now() - started) / 1000);
-      const forget = joinLegs(uas, uac, { ...this.settings, clock: this.clock, log, onEnd: release, onRefer: () => this.delegate.onReferRefused() });
+      const setupMs = this.clock.now() - started;
+      this.delegate.onSetup(setupMs / 1000);
+      const forget = joinLegs(uas, uac, { ...this.settings, clock: this.clock, log, setupMs, onEnd: release, onRefer: () => this.delegate.onReferRefused() });
       if (!released) this.live.set(call, forget);
-      log.info({ target: this.settings.target }, 'call bridged to the local app');
+      // Debug: the call's one info line is its end, which says all this line would.
+      log.debug({ target: this.settings.target }, 'call bridged to the local app');
       return 'bridged';
     } catch (err) {
       release();
@@ -146,6 +148,8 @@ export interface LegContext {
   readonly log: Logger;
   readonly maxCallDurationMs: number;
   readonly inDialogTimeoutMs: number;
+  /** From the INVITE to the app's answer, for the call's last log line. */
+  readonly setupMs: number;
   /** Called once, when the call is over on our side (its channel is free). */
   onEnd(): void;
   onRefer(): void;
@@ -165,6 +169,7 @@ export function joinLegs(uas: Dialog, uac: Dialog, ctx: LegContext): () => void 
   const legs: Record<Party, Dialog> = { caller: uas, app: uac };
   let ended = false;
   let limit: TimerHandle | undefined;
+  const answeredAt = clock.now();
 
   const bye = (party: Party): Promise<void> =>
     // Rejects when that side hung up at the same moment: drachtio-server no longer knows the dialog.
@@ -175,7 +180,7 @@ export function joinLegs(uas: Dialog, uac: Dialog, ctx: LegContext): () => void 
     if (ended) return;
     ended = true;
     if (limit) clock.clearTimer(limit);
-    log.info({ by }, 'call ended');
+    log.info({ by, setupMs: ctx.setupMs, durationMs: clock.now() - answeredAt }, 'call ended');
     ctx.onEnd();
     for (const party of toHangUp) void bye(party);
   };

@@ -67,14 +67,15 @@ function response() {
   return { sent, res: res as unknown as SipResponse };
 }
 
-function call(o: { callerByeRejects?: boolean; appByeRejects?: boolean; maxCallDurationMs?: number } = {}) {
+function call(o: { callerByeRejects?: boolean; appByeRejects?: boolean; maxCallDurationMs?: number; log?: pino.Logger } = {}) {
   const clock = new FakeClock();
   const caller = new FakeLeg(o.callerByeRejects);
   const app = new FakeLeg(o.appByeRejects);
   let ends = 0;
   const ctx: LegContext = {
     clock,
-    log: silent,
+    log: o.log ?? silent,
+    setupMs: 12,
     maxCallDurationMs: o.maxCallDurationMs ?? 0,
     inDialogTimeoutMs: 5000,
     onEnd: () => (ends += 1),
@@ -111,6 +112,19 @@ t.test('both sides hang up at once: the BYE to the app fails, nothing is left un
   t.equal(c.app.byes, 1, 'a BYE was attempted towards the app');
   t.equal(c.caller.byes, 0, 'none back to the caller, who hung up');
   t.equal(c.ends(), 1, 'the channel is freed exactly once');
+});
+
+t.test("the call's one info line, at its end, says who ended it, its setup time and its duration", async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const c = call({ log });
+  joinLegs(c.caller.dialog, c.app.dialog, c.ctx);
+  await c.clock.advance(2500);
+  c.caller.connected = false;
+  c.caller.emit('destroy');
+  await flush();
+  t.match(lines, [{ msg: 'call ended', by: 'caller', setupMs: 12, durationMs: 2500 }]);
+  t.equal(lines.length, 1);
 });
 
 t.test('a BYE handled before the legs were joined still frees the channel and hangs up the app', async (t) => {

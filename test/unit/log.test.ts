@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { createLogger } from '../../src/log';
@@ -45,4 +48,22 @@ t.test('a line with nothing secret is written as it is', async (t) => {
   const { log, lines } = capture();
   log.info({ owner: 'node-a', epoch: 3, reason: 'response time 12 ms' }, 'takeover');
   t.match(JSON.parse(lines[0]!), { owner: 'node-a', epoch: 3, reason: 'response time 12 ms', msg: 'takeover' });
+});
+
+t.test('stdout: a quiet line is written within a flush period, and what is buffered is written at exit', async (t) => {
+  // dist/: the child is a plain node process, as the agent runs.
+  const code = `
+    const { createLogger, LOG_FLUSH_MS } = require(${JSON.stringify(join(__dirname, '../../dist/log.js'))});
+    const log = createLogger('info', { node: 'n' });
+    log.info('first');
+    setTimeout(() => { log.info('second'); log.info('third'); process.exit(3); }, 3 * LOG_FLUSH_MS);
+  `;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const chunks: string[] = [];
+  child.stdout.on('data', (c: Buffer) => chunks.push(c.toString()));
+  const [exitCode] = (await once(child, 'close')) as [number];
+  t.equal(exitCode, 3);
+  const msgs = chunks.map((c) => c.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg));
+  t.strictSame(msgs[0], ['first'], 'the lone line came out by itself, before the next was logged');
+  t.strictSame(msgs.flat(), ['first', 'second', 'third'], 'the lines logged right before process.exit were not lost');
 });
