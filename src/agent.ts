@@ -7,7 +7,7 @@ import { sipAcl } from './config/sip-acl';
 import { ChannelGate } from './core/channels';
 import { dissuasionResponse } from './core/dissuasion';
 import type { Clock } from './core/clock';
-import { overloadReason } from './core/overload';
+import { CallRate, shedReason } from './core/overload';
 import type { TransitionEvent } from './core/types';
 import { fingerprint } from './core/settings-fingerprint';
 import { Verifier } from './core/verification';
@@ -154,6 +154,7 @@ export class Agent implements AdminPort, MetricsPort {
 
     this.gate = new ChannelGate(cfg.app.channels);
     const bridge = new Bridge(srf, cfg.app, this.gate, clock, { ...d.bridge, onAppUnreachable: () => this.appHealth.callFailed() });
+    const callRate = new CallRate(cfg.overload.maxCallsPerSecond);
 
     installRouter(srf, {
       acl: sipAcl(cfg),
@@ -162,7 +163,8 @@ export class Agent implements AdminPort, MetricsPort {
       routing: {
         isOwner: () => this.failover.isOwner(),
         appHealthy: () => this.appHealth.isHealthy,
-        overloaded: (inFlightInvites) => overloadReason({ lagMs: this.lag.ms, pendingVerifications: this.overflow.pending, inFlightInvites }, cfg.overload),
+        overloaded: (inFlightInvites, bridging) =>
+          shedReason({ lagMs: this.lag.ms, pendingVerifications: this.overflow.pending, inFlightInvites }, cfg.overload, bridging, callRate, clock.now()),
       },
       overflow: this.overflow,
       dissuasion: cfg.peer ? dissuasionResponse(cfg.dissuasion, cfg.peer.uri) : null,

@@ -171,6 +171,12 @@ export const configSchema = z
        * answered within 250 ms, half of T1, so an admitted INVITE is answered before its first retransmission.
        */
       maxInFlightInvites: z.number().int().min(1).default(100),
+      /**
+       * New calls the owner bridges per second; past it new INVITEs get 503 at once. 0.9 x the bridged
+       * path's clean ceiling measured on 2 cores (README "Benchmark"); drachtio-server's own thread
+       * caps a larger machine not far above it. 0: no limit.
+       */
+      maxCallsPerSecond: z.number().int().min(0).default(400),
     }).prefault({}),
     startup: z.object({
       /** Register even when ownership cannot be read at start (operator override). */

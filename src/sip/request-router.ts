@@ -28,8 +28,8 @@ export interface OverflowPort {
 export interface CallRouting {
   isOwner(): boolean;
   appHealthy(): boolean;
-  /** A reason to shed load right now, or null. */
-  overloaded(inFlightInvites: number): string | null;
+  /** A reason to shed load right now, or null. `bridging`: the INVITE is for a call the owner bridges at once. */
+  overloaded(inFlightInvites: number, bridging: boolean): string | null;
 }
 
 export interface RouterDelegate {
@@ -129,7 +129,7 @@ export function installRouter(
       reply(res, malformed.status, malformed.phrase, { Warning: `399 understudy "${malformed.warning}"` });
       return;
     }
-    const overload = routing.overloaded(inFlight);
+    const overload = routing.overloaded(inFlight, owner);
     if (overload) {
       const { status, reason, headers } = sheddingResponse(owner, dissuasion);
       delegate.onRejected('overload');
