@@ -8,16 +8,18 @@
  * bare: an app answering 486), options (bare: an app answering 200).
  *
  * BENCH_MODE=ramp (default): each app is driven at rising rates until a rung is
- * not clean twice in a row (a failed call or a SIPp retransmission), the highest clean rate is
- * repeated to confirm it (one rung lower if a repeat is not clean), and the
- * agent then takes 1.5x its ceiling for 10 s: admitted, shed, failed, and how
- * soon it is clean again. Exits 1 only when something crashed.
+ * not clean twice in a row (a failed call or a SIPp retransmission), the gap
+ * below it is halved until within 5 %, the highest clean rate is repeated to
+ * confirm it (the next clean one down if a repeat is not clean), and an agent
+ * with overload.maxCallsPerSecond at 0.9x that ceiling then takes 1.5x it for
+ * 10 s: admitted, shed, failed, and how soon it is clean again. Exits 1 only
+ * when something crashed.
  * BENCH_MODE=fixed (CI): each app at BENCH_RATES; exits 1 when a call failed,
  * never because of a timing.
  *
  * Bounded: each step is RATE x BENCH_SECONDS calls; a call waiting 10 s for a
  * response fails; SIPp stops itself 30 s after the step's time; the ramp has a
- * fixed list of rungs.
+ * fixed list of rungs and its refinement halves a gap each step.
  * Run: npm run bench   (BENCH_MODE, BENCH_RATES, BENCH_SECONDS, BENCH_REPEATS, BENCH_PATHS)
  */
 import { resolve } from 'node:path';
@@ -35,8 +37,14 @@ if (MODE !== 'ramp' && MODE !== 'fixed') throw new Error(`BENCH_MODE must be ram
 const RATES = (process.env.BENCH_RATES ?? (MODE === 'fixed' ? '100,200' : '100,200,300,400,500,600,800,1000,1200,1500,2000,2500,3000')).split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (MODE === 'fixed' ? 5 : 4));
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
-/** How many rungs below the first unclean one the confirmation may go before it gives up. */
+/** How many clean rungs below the highest the confirmation may go before it gives up. */
 const MAX_STEP_DOWNS = 2;
+/** The ramp refines a knee until the gap above the clean rate is at most this share of it... */
+const RESOLUTION = 0.05;
+/** ...or this many calls/s: rates are multiples of it. */
+const RATE_QUANTUM = 25;
+/** overload.maxCallsPerSecond as a share of the measured ceiling (README: how to set it). */
+const CALL_RATE_SHARE = 0.9;
 const OVERLOAD_FACTOR = 1.5;
 const OVERLOAD_SECONDS = 10;
 /** Between clean steps: let the last one's stragglers end. */
@@ -54,8 +62,6 @@ const ROOT = resolve(__dirname, '..');
 /** The app a run drives: the agent or the bare one. */
 interface UnderTest {
   readonly pid: number;
-  /** The agent's count of INVITEs shed for overload; the bare app sheds nothing. */
-  readonly shed?: () => Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +72,8 @@ interface Overload {
   readonly drain: number;
   /** A step at the clean ceiling right after the burst. */
   readonly after: Step;
+  /** The agent's overload.maxCallsPerSecond during the burst. */
+  readonly maxCallsPerSecond: number;
 }
 
 interface Run {
@@ -93,9 +101,8 @@ async function quiet(watched: Watched): Promise<void> {
 
 async function exercise(path: Path, drachtio: Drachtio, name: string, app: UnderTest): Promise<Run> {
   const watched = { app: app.pid, drachtio: drachtio.pid() };
-  const once = (rate: number, seconds = SECONDS, scenario = path.scenario) => step({ scenario, remote: `${path.address}:${NET.sipPort}`, rate, seconds, watched });
   const go = async (rate: number) => {
-    const s = await once(rate);
+    const s = await step({ scenario: path.scenario, remote: `${path.address}:${NET.sipPort}`, rate, seconds: SECONDS, watched });
     await (isClean(s) ? sleep(SETTLE_MS) : quiet(watched));
     return s;
   };
@@ -105,39 +112,73 @@ async function exercise(path: Path, drachtio: Drachtio, name: string, app: Under
     for (const rate of RATES) steps.push(await go(rate));
     return { name, steps, ceiling: 0, topped: false, confirmations: [], rss: { before, after: rssMiB(app.pid) } };
   }
-  let firstUnclean = RATES.length;
-  for (const [i, rate] of RATES.entries()) {
+  const clean: number[] = [];
+  // One hiccup of a shared machine is not the knee: an unclean rung is run once more before it counts as one.
+  const rung = async (rate: number): Promise<boolean> => {
     let s = await go(rate);
     steps.push(s);
-    // One hiccup of a shared machine is not the knee: an unclean rung is run once more before the ramp stops there.
     if (!isClean(s)) {
       s = await go(rate);
       steps.push(s);
     }
-    if (!isClean(s)) {
-      firstUnclean = i;
+    if (isClean(s)) clean.push(rate);
+    return isClean(s);
+  };
+  let unclean: number | undefined;
+  for (const rate of RATES) {
+    if (!(await rung(rate))) {
+      unclean = rate;
       break;
     }
   }
+  // The ladder's gaps are wide near a knee (400 to 500 is a quarter): halve the gap between the
+  // highest clean rung and the first unclean one until it is within RESOLUTION of the clean rate.
+  let lo = Math.max(0, ...clean);
+  let hi = unclean;
+  while (hi !== undefined && hi - lo > Math.max(RATE_QUANTUM, lo * RESOLUTION)) {
+    const mid = Math.round((lo + hi) / 2 / RATE_QUANTUM) * RATE_QUANTUM;
+    if (mid <= lo || mid >= hi) break;
+    if (await rung(mid)) lo = mid;
+    else hi = mid;
+  }
   let ceiling = 0;
   const confirmations: Step[] = [];
-  for (let i = firstUnclean - 1; i >= Math.max(0, firstUnclean - 1 - MAX_STEP_DOWNS) && ceiling === 0; i--) {
-    const rate = RATES[i] as number;
+  for (const rate of [...new Set(clean)].sort((a, b) => b - a).slice(0, MAX_STEP_DOWNS + 1)) {
     const repeats: Step[] = [];
     for (let r = 0; r < REPEATS; r++) repeats.push(await go(rate));
     confirmations.push(...repeats);
-    if (repeats.every(isClean)) ceiling = rate;
+    if (repeats.every(isClean)) {
+      ceiling = rate;
+      break;
+    }
   }
-  let overload: Overload | undefined;
-  if (app.shed && path.shedScenario && ceiling > 0) {
-    const shed0 = await app.shed();
-    const burst = await once(Math.round(ceiling * OVERLOAD_FACTOR), OVERLOAD_SECONDS, path.shedScenario);
-    const shed = (await app.shed()) - shed0;
-    const drain = Math.max(0, burst.elapsed - OVERLOAD_SECONDS);
-    // At once, no settling: whether the agent is clean again right after the burst is the question.
-    overload = { step: burst, shed, drain, after: await go(ceiling) };
+  return { name, steps, ceiling, topped: unclean === undefined, confirmations, rss: { before, after: rssMiB(app.pid) } };
+}
+
+/**
+ * The agent alone at OVERLOAD_FACTOR x its ceiling, configured as the README says to set
+ * overload.maxCallsPerSecond from a measured ceiling; then a step at that limit at once.
+ */
+async function overload(path: Path, drachtio: Drachtio, redisUrl: string, ceiling: number): Promise<Overload | undefined> {
+  if (!path.shedScenario || ceiling === 0) return undefined;
+  const maxCallsPerSecond = Math.round(CALL_RATE_SHARE * ceiling);
+  const cfg = await path.agentConfig(drachtio.opts.adminPort, redisUrl);
+  const agent = await startAgent({ ...cfg, overload: { maxCallsPerSecond } });
+  try {
+    await path.agentReady(agent);
+    const shedCount = async () => metricValue((await agent.admin('/metrics')).text, 'understudy_sip_rejected_total', 'reason="overload"');
+    const watched = { app: agent.proc.pid, drachtio: drachtio.pid() };
+    const remote = `${path.address}:${NET.sipPort}`;
+    const shed0 = await shedCount();
+    const burst = await step({ scenario: path.shedScenario, remote, rate: Math.round(ceiling * OVERLOAD_FACTOR), seconds: OVERLOAD_SECONDS, watched });
+    const shed = (await shedCount()) - shed0;
+    // At once, no settling: whether the agent is clean again right after the burst is the question,
+    // at the rate it admits (above it, shedding is the point).
+    const after = await step({ scenario: path.scenario, remote, rate: maxCallsPerSecond, seconds: SECONDS, watched });
+    return { step: burst, shed, drain: Math.max(0, burst.elapsed - OVERLOAD_SECONDS), after, maxCallsPerSecond };
+  } finally {
+    await agent.stop();
   }
-  return { name, steps, ceiling, topped: firstUnclean === RATES.length, confirmations, rss: { before, after: rssMiB(app.pid) }, overload };
 }
 
 async function measure(path: Path, drachtio: Drachtio): Promise<Run[]> {
@@ -145,14 +186,15 @@ async function measure(path: Path, drachtio: Drachtio): Promise<Run[]> {
   const redis = await startRedis();
   let ours: Run;
   try {
-    const agent = await startAgent(await path.agentConfig(port, redis.url));
+    // No call rate limit while the ramp looks for the knee: the limit is set from it.
+    const agent = await startAgent({ ...(await path.agentConfig(port, redis.url)), overload: { maxCallsPerSecond: 0 } });
     try {
       await path.agentReady(agent);
-      const shed = async () => metricValue((await agent.admin('/metrics')).text, 'understudy_sip_rejected_total', 'reason="overload"');
-      ours = await exercise(path, drachtio, 'understudy', { pid: agent.proc.pid, shed, stop: () => agent.stop() });
+      ours = await exercise(path, drachtio, 'understudy', { pid: agent.proc.pid, stop: () => agent.stop() });
     } finally {
       await agent.stop();
     }
+    if (MODE === 'ramp') ours = { ...ours, overload: await overload(path, drachtio, redis.url, ours.ceiling) };
   } finally {
     await redis.stop();
   }
@@ -225,15 +267,15 @@ function summaryTable(results: readonly { path: Path; runs: Run[] }[]): string {
 
 function overloadTable(results: readonly { path: Path; runs: Run[] }[]): string {
   const rows = [
-    `| path | burst (${OVERLOAD_SECONDS} s at ${OVERLOAD_FACTOR}× ceiling) | calls | shed at once | admitted | failed | SIPp retransmissions | last call ended after the burst (s) | a step at the ceiling, started at once after |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    `| path | burst (${OVERLOAD_SECONDS} s at ${OVERLOAD_FACTOR}× ceiling) | overload.maxCallsPerSecond | calls | shed at once | admitted | failed | SIPp retransmissions | last call ended after the burst (s) | a step at overload.maxCallsPerSecond, started at once after |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const { path, runs } of results) {
     const o = runs[0]?.overload;
     if (!o) continue;
     const a = o.after;
     rows.push(
-      `| ${path.key} | ${o.step.rate}/s | ${o.step.calls} | ${o.shed} | ${o.step.calls - o.shed} | ${o.step.failed} | ${o.step.retransmissions} | ${f(o.drain)} | ` +
+      `| ${path.key} | ${o.step.rate}/s | ${o.maxCallsPerSecond} | ${o.step.calls} | ${o.shed} | ${o.step.calls - o.shed} | ${o.step.failed} | ${o.step.retransmissions} | ${f(o.drain)} | ` +
         `${isClean(a) ? 'clean' : 'not clean'}: ${a.ok}/${a.calls}, ${a.retransmissions} retr, p99 ${f(a.p99, 0)} ms |`,
     );
   }
