@@ -26,7 +26,14 @@ export interface Path {
   bare(drachtioPort: number): string[];
 }
 
-export const app = (address: string) => startSipp({ scenario: 'app-uas.xml', localIp: address, localPort: NET.appPort, pauseMs: 0, timeoutSec: 3600, trace: 'stats' });
+/** How long the local app (a SIPp) waits after its 180 before it answers 200. */
+export const APP_ANSWER_MS = 0;
+
+export const app = (address: string) =>
+  startSipp({ scenario: 'app-uas.xml', localIp: address, localPort: NET.appPort, pauseMs: APP_ANSWER_MS, timeoutSec: 3600, trace: 'stats' });
+
+/** The owner as a non-owner's probes see it: a SIPp at node-a answering every OPTIONS 200. */
+export const owner = () => startSipp({ scenario: 'primary-options.xml', localIp: NET.nodeA, localPort: NET.sipPort, timeoutSec: 3600, trace: 'stats' });
 
 export const registrar = () =>
   startSipp({
@@ -79,7 +86,7 @@ export const PATHS: Record<string, Path> = {
     scenario: 'bench-caller-refused.xml',
     // Shed or not, a non-owner's answer is its dissuasion (486): the same caller.
     shedScenario: 'bench-caller-refused.xml',
-    peers: () => [app(NET.appB), startSipp({ scenario: 'primary-options.xml', localIp: NET.nodeA, localPort: NET.sipPort, timeoutSec: 3600, trace: 'stats' })],
+    peers: () => [app(NET.appB), owner()],
     // A fresh store: the configured primary (the SIPp owner) is made the owner at epoch 1.
     agentConfig: (port, redisUrl) => nodeConfig({ id: 'node-b', role: 'secondary', address: NET.nodeB, peerAddress: NET.nodeA, app: NET.appB, drachtioPort: port, redisUrl }),
     agentReady: (agent) => waitFor(() => statusIs(agent, { owner: 'node-a', isOwner: false, appHealthy: true }), 15_000, 'the non-owner to know the owner'),

@@ -6,6 +6,8 @@
  * Paths (bench/paths.ts): bridged (owner to its app; bare: createB2BUA),
  * dissuasion (non-owner refusing overflow while the owner answers its OPTIONS;
  * bare: an app answering 486), options (bare: an app answering 200).
+ * Then takeover (bench/takeover.ts): the first overflow call after the owner
+ * died, INVITE to 200, with verification.watchOwner off and on; no bare app.
  *
  * BENCH_MODE=ramp (default): each app is driven at rising rates until a rung is
  * not clean twice in a row (a failed call or a SIPp retransmission), the gap
@@ -15,12 +17,13 @@
  * 10 s: admitted, shed, failed, and how soon it is clean again. Exits 1 only
  * when something crashed.
  * BENCH_MODE=fixed (CI): each app at BENCH_RATES; exits 1 when a call failed,
- * never because of a timing.
+ * never because of a timing. Takeover: BENCH_TAKEOVER_TRIALS per setting, 3 in
+ * ramp mode, 1 in fixed mode; a takeover call not answered 200 is a failed call.
  *
  * Bounded: each step is RATE x BENCH_SECONDS calls; a call waiting 10 s for a
  * response fails; SIPp stops itself 30 s after the step's time; the ramp has a
  * fixed list of rungs and its refinement halves a gap each step.
- * Run: npm run bench   (BENCH_MODE, BENCH_RATES, BENCH_SECONDS, BENCH_REPEATS, BENCH_PATHS)
+ * Run: npm run bench   (BENCH_MODE, BENCH_RATES, BENCH_SECONDS, BENCH_REPEATS, BENCH_PATHS, BENCH_TAKEOVER_TRIALS)
  */
 import { resolve } from 'node:path';
 import { startAgent } from '../test/support/agent';
@@ -29,8 +32,9 @@ import { missingToolFails, TOOLS, unavailable } from '../test/support/preconditi
 import { freeTcpPort, sleep, start, waitFor } from '../test/support/processes';
 import { startRedis } from '../test/support/redis';
 import { NET, SECRETS } from '../test/support/topology';
-import { cpuMs, isClean, metricValue, rssMiB, type Step, step, type Watched } from './load';
-import { type Path, PATHS } from './paths';
+import { cpuMs, isClean, metricValue, percentile, rssMiB, type Step, step, type Watched } from './load';
+import { APP_ANSWER_MS, type Path, PATHS } from './paths';
+import { measureTakeover, type Trial, VERIFICATION } from './takeover';
 
 const MODE = process.env.BENCH_MODE ?? 'ramp';
 if (MODE !== 'ramp' && MODE !== 'fixed') throw new Error(`BENCH_MODE must be ramp or fixed, got "${MODE}"`);
@@ -56,7 +60,9 @@ const SETTLE_MS = 1000;
  */
 const QUIET_CPU_MS_PER_S = 50;
 const QUIET_MAX_MS = 30_000;
-const PATH_KEYS = (process.env.BENCH_PATHS ?? 'bridged,dissuasion,options').split(',');
+const TAKEOVER = 'takeover';
+const PATH_KEYS = (process.env.BENCH_PATHS ?? `bridged,dissuasion,options,${TAKEOVER}`).split(',');
+const TAKEOVER_TRIALS = Number(process.env.BENCH_TAKEOVER_TRIALS ?? (MODE === 'fixed' ? 1 : 3));
 const ROOT = resolve(__dirname, '..');
 
 /** The app a run drives: the agent or the bare one. */
@@ -282,6 +288,42 @@ function overloadTable(results: readonly { path: Path; runs: Run[] }[]): string 
   return rows.join('\n');
 }
 
+interface Takeover {
+  readonly watchOwner: boolean;
+  readonly trials: Trial[];
+}
+
+function takeoverTable(results: readonly Takeover[]): string {
+  const v = VERIFICATION;
+  const rows = [
+    `takeover: the first overflow call after the owner died, at the non-owner; verification attempts ${v.attempts}, intervalMs ${v.intervalMs}, timeoutMs ${v.timeoutMs} ` +
+      `(the defaults); the owner silent (a stopped SIPp) for over ${v.attempts} × ${v.intervalMs} ms; the local app answers ${APP_ANSWER_MS} ms after its 180\n`,
+    '| verification.watchOwner | trials | INVITE → decision ms (median / max) | INVITE → 200 ms (median / max) |',
+    '|---|---:|---:|---:|',
+  ];
+  for (const { watchOwner, trials } of results) {
+    const ok = trials.filter((t) => t.ok);
+    const failed = trials.length - ok.length;
+    const span = (xs: number[]) => `${f(percentile(xs, 50), 0)} / ${f(Math.max(...xs), 0)}`;
+    rows.push(
+      `| ${watchOwner} | ${trials.length}${failed ? ` (${failed} failed)` : ''} | ${span(ok.map((t) => t.decisionMs))} | ${span(ok.map((t) => t.answerMs))} |`,
+    );
+  }
+  return rows.join('\n');
+}
+
+async function takeovers(): Promise<Takeover[]> {
+  const drachtio = await startDrachtio({ sipAddress: NET.nodeB, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
+  try {
+    const out: Takeover[] = [];
+    // Before the feature, then after.
+    for (const watchOwner of [false, true]) out.push({ watchOwner, trials: await measureTakeover(drachtio, watchOwner, TAKEOVER_TRIALS) });
+    return out;
+  } finally {
+    await drachtio.stop();
+  }
+}
+
 async function main(): Promise<number> {
   const missing = unavailable('bench', [TOOLS.drachtio, TOOLS.sipp, TOOLS.redis]);
   if (missing) {
@@ -289,9 +331,9 @@ async function main(): Promise<number> {
     return missingToolFails ? 1 : 0;
   }
   const results: { path: Path; runs: Run[] }[] = [];
-  for (const key of PATH_KEYS) {
+  for (const key of PATH_KEYS.filter((k) => k !== TAKEOVER)) {
     const path = PATHS[key];
-    if (!path) throw new Error(`unknown bench path "${key}" (known: ${Object.keys(PATHS).join(', ')})`);
+    if (!path) throw new Error(`unknown bench path "${key}" (known: ${[...Object.keys(PATHS), TAKEOVER].join(', ')})`);
     const drachtio = await startDrachtio({ sipAddress: path.address, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
     const peers = path.peers();
     try {
@@ -302,13 +344,19 @@ async function main(): Promise<number> {
       await Promise.all([...peers.map((p) => p.stop()), drachtio.stop()]);
     }
   }
+  const taken = PATH_KEYS.includes(TAKEOVER) ? await takeovers() : [];
+  const trials = taken.flatMap((r) => r.trials);
   const steps = results.flatMap((r) => r.runs.flatMap((run) => run.steps));
-  const failed = steps.reduce((n, s) => n + s.failed, 0);
+  const failed = steps.reduce((n, s) => n + s.failed, 0) + trials.filter((t) => !t.ok).length;
+  const takeoverReport = taken.length ? `\n${takeoverTable(taken)}\n` : '';
   if (MODE === 'fixed') {
-    process.stdout.write(`\nbench: ${steps.reduce((n, s) => n + s.calls, 0)} calls, ${failed} failed\n`);
+    process.stdout.write(`${takeoverReport}\nbench: ${steps.reduce((n, s) => n + s.calls, 0) + trials.length} calls, ${failed} failed\n`);
     return failed === 0 ? 0 : 1;
   }
-  process.stdout.write(`\nclean = 0 failed calls and 0 SIPp retransmissions; ratio = understudy / bare\n\n${summaryTable(results)}\n\n${overloadTable(results)}\n`);
+  const loadReport = results.length
+    ? `\nclean = 0 failed calls and 0 SIPp retransmissions; ratio = understudy / bare\n\n${summaryTable(results)}\n\n${overloadTable(results)}\n`
+    : '';
+  process.stdout.write(`${loadReport}${takeoverReport}`);
   return 0;
 }
 
