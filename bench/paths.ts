@@ -4,6 +4,7 @@
  * and the bare drachtio-srf app it is measured against.
  */
 import { resolve } from 'node:path';
+import { LOG_FLUSH_MS } from '../src/log';
 import type { RunningAgent } from '../test/support/agent';
 import { waitFor } from '../test/support/processes';
 import { type Sipp, startSipp } from '../test/support/sipp';
@@ -51,9 +52,12 @@ export const statusIs = async (agent: RunningAgent, want: Record<string, unknown
   return Object.entries(want).every(([k, v]) => body[k] === v);
 };
 
+/** Over the tests' config: the log batched as deployed (the tests write each line at once to read it at once). */
+export const AS_DEPLOYED = { log: { flushMs: LOG_FLUSH_MS } };
+
 /** Single node (no peer, no Redis): the call path a production owner runs, channels unbounded. */
 async function singleOwner(port: number): Promise<Record<string, unknown>> {
-  const cfg = await nodeConfig({ id: 'node-a', role: 'primary', address: NET.nodeA, peerAddress: NET.nodeB, app: NET.appA, drachtioPort: port });
+  const cfg = await nodeConfig({ id: 'node-a', role: 'primary', address: NET.nodeA, peerAddress: NET.nodeB, app: NET.appA, drachtioPort: port, overrides: AS_DEPLOYED });
   delete cfg.peer;
   return { ...cfg, app: { ...(cfg.app as object), channels: 10_000 } };
 }
@@ -88,7 +92,7 @@ export const PATHS: Record<string, Path> = {
     shedScenario: 'bench-caller-refused.xml',
     peers: () => [app(NET.appB), owner()],
     // A fresh store: the configured primary (the SIPp owner) is made the owner at epoch 1.
-    agentConfig: (port, redisUrl) => nodeConfig({ id: 'node-b', role: 'secondary', address: NET.nodeB, peerAddress: NET.nodeA, app: NET.appB, drachtioPort: port, redisUrl }),
+    agentConfig: (port, redisUrl) => nodeConfig({ id: 'node-b', role: 'secondary', address: NET.nodeB, peerAddress: NET.nodeA, app: NET.appB, drachtioPort: port, redisUrl, overrides: AS_DEPLOYED }),
     agentReady: (agent) => waitFor(() => statusIs(agent, { owner: 'node-a', isOwner: false, appHealthy: true }), 15_000, 'the non-owner to know the owner'),
     bare: (port) => responder(port, 'invite', 486),
   },

@@ -15,7 +15,7 @@ import { freeTcpPort, waitFor } from '../test/support/processes';
 import { startRedis } from '../test/support/redis';
 import { NET, nodeConfig, SECRETS } from '../test/support/topology';
 import { metricValue, rssMiB, type Step, step } from './load';
-import { app, PATHS, registrar, statusIs } from './paths';
+import { app, AS_DEPLOYED, PATHS, registrar, statusIs } from './paths';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
 const RATE = Number(process.env.SOAK_RATE ?? 150);
@@ -98,7 +98,7 @@ async function main(): Promise<number> {
         app: a ? NET.appA : NET.appB,
         drachtioPort: drachtio[a ? 0 : 1].opts.adminPort,
         redisUrl: redis.url,
-        overrides: { app: { channels: 10_000 } },
+        overrides: { app: { channels: 10_000 }, ...AS_DEPLOYED },
       });
       const agent = await startAgent(cfg);
       agents.push(agent);

@@ -45,7 +45,10 @@ program
   .addOption(configOption())
   .action(async (opts: { config?: string }) => {
     const cfg = load(opts.config);
-    const log = createLogger(cfg.log.level, { node: cfg.node.id }, { secrets: configSecrets(cfg).flatMap((s) => s.value ?? []) });
+    const log = createLogger(cfg.log.level, { node: cfg.node.id }, {
+      secrets: configSecrets(cfg).flatMap((s) => s.value ?? []),
+      flushMs: cfg.log.flushMs,
+    });
     // A bug must leave a trace in the log before the process goes (the supervisor restarts it).
     for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
       process.on(event, (err: unknown) => {

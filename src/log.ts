@@ -59,14 +59,18 @@ export function scrubber(secrets: readonly string[]): (line: string) => string {
 }
 
 /**
- * stdout is written in batches of at least 4 KiB, or every LOG_FLUSH_MS when quieter.
+ * stdout is written in batches of at least 4 KiB, or every `flushMs` when quieter.
  * A line per call at hundreds of calls a second made one write(2) each, which cost
  * the bridged path a measurable share of its CPU (README "Benchmark"). pino writes
  * what is buffered when the process exits, whatever the exit; only a SIGKILL loses
- * the last LOG_FLUSH_MS of lines.
+ * the last `flushMs` of lines. 0: each line written at once.
  */
 export const LOG_FLUSH_MS = 100;
 const LOG_BATCH_BYTES = 4096;
+
+function stdout(flushMs: number): DestinationStream {
+  return flushMs === 0 ? pino.destination({ dest: 1 }) : pino.destination({ dest: 1, minLength: LOG_BATCH_BYTES, periodicFlush: flushMs });
+}
 
 /**
  * JSON lines on stdout; secrets never reach the log whatever the call site
@@ -76,7 +80,7 @@ const LOG_BATCH_BYTES = 4096;
 export function createLogger(
   level: string,
   base: Record<string, unknown>,
-  opts: { secrets?: readonly string[]; destination?: DestinationStream } = {},
+  opts: { secrets?: readonly string[]; destination?: DestinationStream; flushMs?: number } = {},
 ): Logger {
   const options = {
     level,
@@ -85,5 +89,5 @@ export function createLogger(
     formatters: { log: (obj: Record<string, unknown>) => censorFields(obj, 0) as Record<string, unknown> },
     hooks: { streamWrite: scrubber(opts.secrets ?? []) },
   };
-  return pino(options, opts.destination ?? pino.destination({ dest: 1, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS }));
+  return pino(options, opts.destination ?? stdout(opts.flushMs ?? LOG_FLUSH_MS));
 }

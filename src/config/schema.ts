@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseCidr } from '../core/acl';
+import { LOG_FLUSH_MS } from '../log';
 
 const sipUri = z.string().regex(/^sips?:[^\s]+$/, 'must be a sip: or sips: URI without spaces');
 const cidr = z.string().superRefine((v, ctx) => {
@@ -182,7 +183,13 @@ export const configSchema = z
       /** Register even when ownership cannot be read at start (operator override). */
       ignoreUnreadableOwnership: z.boolean().default(false),
     }).prefault({}),
-    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') }).prefault({}),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+        /** Lines are written in 4 KiB batches or after at most this long (src/log.ts); 0: each at once. */
+        flushMs: z.number().int().min(0).max(1000).default(LOG_FLUSH_MS),
+      })
+      .prefault({}),
   })
   .superRefine((c, ctx) => {
     if (c.peer && c.node.id === c.peer.id) ctx.addIssue({ code: 'custom', path: ['peer', 'id'], message: 'must differ from node.id' });

@@ -11,10 +11,12 @@ import { NET } from '../support/topology';
 
 e2e(t, run);
 
-async function activeCalls(r: Rig): Promise<number> {
-  const line = (await r.agent.admin('/metrics')).text.split('\n').find((l) => l.startsWith('understudy_active_calls '));
+async function metric(r: Rig, name: string): Promise<number> {
+  const line = (await r.agent.admin('/metrics')).text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? NaN);
 }
+
+const activeCalls = (r: Rig) => metric(r, 'understudy_active_calls');
 
 /** Whether the agent process is still running, kept up to date. */
 function watchAlive(r: Rig): () => boolean {
@@ -115,7 +117,9 @@ function run(): void {
     // The callers would hang up only after 15 s: long after the restart.
     const held = call(NET.nodeA, 'caller.xml', { calls: 3, rate: 10, pauseMs: 15_000 });
     const start = Date.now();
-    await waitFor(async () => (await activeCalls(r)) === 3, 5000, 'three calls up: three channels taken');
+    // Answered by the app, and so joined: a setup is counted once its B leg is answered.
+    await waitFor(async () => (await metric(r, 'understudy_call_setup_seconds_count')) === 3, 5000, 'three calls up');
+    t.equal(await activeCalls(r), 3, 'three channels taken');
     await r.drachtio.restart();
     await waitFor(() => r.agent.logs().filter((l) => l.msg === 'connected to drachtio-server').length === 2, 10_000, 'the reconnect');
     await drained(t, r);

@@ -76,7 +76,8 @@ export async function nodeConfig(spec: NodeSpec): Promise<Record<string, unknown
     heartbeat: { intervalMs: 300, staleAfterMs: 1200 },
     admin: { host: '127.0.0.1', port: await freeTcpPort(), token: SECRETS.adminToken },
     metrics: { host: '127.0.0.1', port: await freeTcpPort() },
-    log: { level: 'info' },
+    // Each line at once: tests read the log right after the event that wrote it.
+    log: { level: 'info', flushMs: 0 },
     ...(spec.redisUrl ? { redis: { url: spec.redisUrl, commandTimeoutMs: 300 } } : {}),
   };
   for (const [section, values] of Object.entries(spec.overrides ?? {})) {
