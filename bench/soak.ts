@@ -1,6 +1,6 @@
 /**
  * Soak: a pair on loopback for SOAK_MINUTES (default 30), the owner bridging
- * calls at SOAK_RATE (default 150/s, about half the bridged path's clean
+ * calls at SOAK_RATE (default 250/s, about half the bridged path's clean
  * ceiling in the README's run) while the non-owner dissuades overflow calls at
  * SOAK_OVERFLOW_RATE (default 50/s). Each minute: both agents' RSS and event
  * loop lag p99 (prom-client's, reset at each scrape, so per minute). Reports
@@ -18,7 +18,7 @@ import { metricValue, rssMiB, type Step, step } from './load';
 import { app, AS_DEPLOYED, PATHS, registrar, statusIs } from './paths';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
-const RATE = Number(process.env.SOAK_RATE ?? 150);
+const RATE = Number(process.env.SOAK_RATE ?? 250);
 const OVERFLOW_RATE = Number(process.env.SOAK_OVERFLOW_RATE ?? 50);
 /** Minutes left out of the flatness check: the JIT, pools and buffers grow to their working size first. */
 const WARM_UP_MINUTES = Math.min(3, Math.floor(MINUTES / 3));
