@@ -12,7 +12,7 @@
  * BENCH_MODE=ramp (default): each app is driven at rising rates until a rung is
  * not clean twice in a row (a failed call or a SIPp retransmission), the gap
  * below it is halved until within 5 %, the highest clean rate is repeated to
- * confirm it (the next clean one down if a repeat is not clean), and an agent
+ * confirm it (the next clean one down unless most repeats are clean), and an agent
  * with overload.maxCallsPerSecond at 0.9x that ceiling then takes 1.5x it for
  * 10 s: admitted, shed, failed, and how soon it is clean again. Exits 1 only
  * when something crashed.
@@ -40,7 +40,11 @@ const MODE = process.env.BENCH_MODE ?? 'ramp';
 if (MODE !== 'ramp' && MODE !== 'fixed') throw new Error(`BENCH_MODE must be ramp or fixed, got "${MODE}"`);
 const RATES = (process.env.BENCH_RATES ?? (MODE === 'fixed' ? '100,200' : '100,200,300,400,500,600,800,1000,1200,1500,2000,2500,3000')).split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? (MODE === 'fixed' ? 5 : 4));
-const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
+/**
+ * Repeats of a candidate ceiling; it holds when most are clean. On two shared cores one stall of
+ * the VM (a p99 over 500 ms in an otherwise clean step) retransmits; the ramp's rungs get the same allowance.
+ */
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 /** How many clean rungs below the highest the confirmation may go before it gives up. */
 const MAX_STEP_DOWNS = 2;
 /** The ramp refines a knee until the gap above the clean rate is at most this share of it... */
@@ -153,7 +157,7 @@ async function exercise(path: Path, drachtio: Drachtio, name: string, app: Under
     const repeats: Step[] = [];
     for (let r = 0; r < REPEATS; r++) repeats.push(await go(rate));
     confirmations.push(...repeats);
-    if (repeats.every(isClean)) {
+    if (repeats.filter(isClean).length * 2 > REPEATS) {
       ceiling = rate;
       break;
     }

@@ -6,6 +6,7 @@
  * peers, so no trial inherits what another learnt.
  */
 import { configSchema } from '../src/config/schema';
+import { LOG_FLUSH_MS } from '../src/log';
 import { type RunningAgent, startAgent } from '../test/support/agent';
 import type { Drachtio } from '../test/support/drachtio';
 import { sleep, waitFor } from '../test/support/processes';
@@ -26,6 +27,8 @@ export const VERIFICATION = configSchema.shape.verification.parse(undefined);
 const DEAD_FOR_MS = (VERIFICATION.attempts + 1) * VERIFICATION.intervalMs;
 /** The watch raises owner_unreachable after attempts failed probes: about attempts × intervalMs + timeoutMs; ample margin. */
 const ALARM_WITHIN_MS = 10_000;
+/** Ten log flush periods. */
+const DECISION_LOGGED_WITHIN_MS = 10 * LOG_FLUSH_MS;
 /** The SIPp caller stops itself after 30 s whatever happens (rig's call). */
 const CALL_WITHIN_MS = 40_000;
 
@@ -83,7 +86,8 @@ async function trial(drachtio: Drachtio, watchOwner: boolean): Promise<Trial> {
           const messages = caller.messages();
           const invite = messages.find((m) => m.direction === 'sent' && isRequest(m, 'INVITE'));
           const answer = messages.find((m) => m.direction === 'received' && statusOf(m) === 200 && m.header('CSeq')?.endsWith('INVITE'));
-          const decided = agent.logs().find((l) => typeof l.verdict === 'string');
+          // The agent writes its log in batches (log.flushMs): the line may follow the call's end by that long.
+          const decided = await agent.waitForLog((l) => typeof l.verdict === 'string', DECISION_LOGGED_WITHIN_MS, 'the overflow decision').catch(() => undefined);
           const inviteAt = invite?.at ?? NaN;
           return {
             ok: code === 0 && answer !== undefined,
