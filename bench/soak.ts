@@ -2,9 +2,10 @@
  * Soak: a pair on loopback for SOAK_MINUTES (default 30), the owner bridging
  * calls at SOAK_RATE (default 250/s, about half the bridged path's clean
  * ceiling in the README's run) while the non-owner dissuades overflow calls at
- * SOAK_OVERFLOW_RATE (default 50/s). Each minute: both agents' RSS and event
- * loop lag p99 (prom-client's, reset at each scrape, so per minute). Reports
- * whether RSS stays within ±5 % after the warm-up; exits 1 when a call failed.
+ * SOAK_OVERFLOW_RATE (default 50/s). Each minute: both agents' RSS, sampled
+ * every 5 s (its floor and peak), and event loop lag p99 (prom-client's, reset
+ * at each scrape, so per minute). Reports whether the RSS floor stays within
+ * ±5 % after the warm-up; exits 1 when a call failed.
  * Not in CI. Bounded: SOAK_MINUTES steps of 60 s, each bounded like a bench step.
  * Run: npm run soak   (SOAK_MINUTES, SOAK_RATE, SOAK_OVERFLOW_RATE)
  */
@@ -24,11 +25,46 @@ const OVERFLOW_RATE = Number(process.env.SOAK_OVERFLOW_RATE ?? 50);
 const WARM_UP_MINUTES = Math.min(3, Math.floor(MINUTES / 3));
 const FLAT = 0.05;
 
+/**
+ * RSS of a minute, in MiB. A single sample lands anywhere on the collector's sawtooth (at 250 calls/s
+ * the owner's swings by 40 MiB between collections); the floor, what is left after one, is what a
+ * leak raises.
+ */
+interface Rss {
+  readonly floor: number;
+  readonly peak: number;
+}
+
+const RSS_SAMPLE_MS = 5000;
+
+/** `work`, with the RSS of each of `pids` sampled every RSS_SAMPLE_MS while it runs. */
+async function sampledRss<T>(pids: readonly number[], work: Promise<T>): Promise<{ result: T; rss: Rss[] }> {
+  const samples = pids.map((): number[] => []);
+  const take = () => {
+    for (const [i, pid] of pids.entries()) {
+      try {
+        samples[i]?.push(rssMiB(pid));
+      } catch {
+        // The process is gone mid-minute (no /proc entry): its calls fail, and the step reports that.
+      }
+    }
+  };
+  take();
+  const timer = setInterval(take, RSS_SAMPLE_MS);
+  try {
+    const result = await work;
+    take();
+    return { result, rss: samples.map((xs) => ({ floor: Math.min(...xs), peak: Math.max(...xs) })) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 interface Minute {
   readonly bridged: Step;
   readonly overflow: Step;
-  readonly rssOwner: number;
-  readonly rssOther: number;
+  readonly rssOwner: Rss;
+  readonly rssOther: Rss;
   readonly lagOwnerMs: number;
   readonly lagOtherMs: number;
 }
@@ -37,9 +73,9 @@ const lagP99Ms = async (agent: RunningAgent) => metricValue((await agent.admin('
 
 async function soak(owner: RunningAgent, other: RunningAgent, drachtio: readonly [Drachtio, Drachtio]): Promise<Minute[]> {
   const minutes: Minute[] = [];
-  process.stdout.write('minute  bridged ok/calls retr  p99 ms | overflow ok/calls retr | RSS MiB owner other | loop lag p99 ms owner other\n');
+  process.stdout.write('minute  bridged ok/calls retr  p99 ms | overflow ok/calls retr | RSS MiB floor/peak, owner  other | loop lag p99 ms owner other\n');
   for (let i = 1; i <= MINUTES; i++) {
-    const [bridged, overflow] = await Promise.all([
+    const { result: [bridged, overflow], rss: [rssOwner, rssOther] } = await sampledRss([owner.proc.pid, other.proc.pid], Promise.all([
       step({ scenario: PATHS.bridged!.scenario, remote: `${NET.nodeA}:${NET.sipPort}`, rate: RATE, seconds: 60, watched: { app: owner.proc.pid, drachtio: drachtio[0].pid() } }),
       step({
         scenario: PATHS.dissuasion!.scenario,
@@ -49,24 +85,26 @@ async function soak(owner: RunningAgent, other: RunningAgent, drachtio: readonly
         watched: { app: other.proc.pid, drachtio: drachtio[1].pid() },
         callerPort: NET.callerPort + 1,
       }),
-    ]);
+    ]));
     const m: Minute = {
       bridged,
       overflow,
-      rssOwner: rssMiB(owner.proc.pid),
-      rssOther: rssMiB(other.proc.pid),
+      rssOwner: rssOwner as Rss,
+      rssOther: rssOther as Rss,
       lagOwnerMs: await lagP99Ms(owner),
       lagOtherMs: await lagP99Ms(other),
     };
     minutes.push(m);
     process.stdout.write(
       `${String(i).padStart(6)}  ${`${bridged.ok}/${bridged.calls}`.padStart(16)} ${String(bridged.retransmissions).padStart(4)} ${String(bridged.p99).padStart(7)} | ` +
-        `${`${overflow.ok}/${overflow.calls}`.padStart(17)} ${String(overflow.retransmissions).padStart(4)} | ${m.rssOwner.toFixed(1).padStart(13)} ${m.rssOther.toFixed(1).padStart(5)} | ` +
+        `${`${overflow.ok}/${overflow.calls}`.padStart(17)} ${String(overflow.retransmissions).padStart(4)} | ${rssCell(m.rssOwner).padStart(18)} ${rssCell(m.rssOther).padStart(12)} | ` +
         `${m.lagOwnerMs.toFixed(1).padStart(21)} ${m.lagOtherMs.toFixed(1).padStart(5)}\n`,
     );
   }
   return minutes;
 }
+
+const rssCell = (r: Rss) => `${r.floor.toFixed(1)}/${r.peak.toFixed(1)}`;
 
 /** Largest deviation from the mean, as a fraction of it. */
 const spread = (xs: readonly number[]) => {
@@ -112,12 +150,14 @@ async function main(): Promise<number> {
     const failed = minutes.reduce((n, m) => n + m.bridged.failed + m.overflow.failed, 0);
     const calls = minutes.reduce((n, m) => n + m.bridged.calls + m.overflow.calls, 0);
     const settled = minutes.slice(WARM_UP_MINUTES);
-    const owners = settled.map((m) => m.rssOwner);
-    const others = settled.map((m) => m.rssOther);
+    const owners = settled.map((m) => m.rssOwner.floor);
+    const others = settled.map((m) => m.rssOther.floor);
+    const peak = (xs: readonly Rss[]) => Math.max(...xs.map((r) => r.peak)).toFixed(1);
     const verdict = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)} MiB, ±${(spread(xs) * 100).toFixed(1)} % (${spread(xs) <= FLAT ? 'flat' : 'NOT flat'})`;
     process.stdout.write(
       `\nsoak: ${MINUTES} min, bridged ${RATE}/s + overflow ${OVERFLOW_RATE}/s: ${calls} calls, ${failed} failed\n` +
-        `RSS after ${WARM_UP_MINUTES} min of warm-up: owner ${verdict(owners)}; non-owner ${verdict(others)}\n` +
+        `RSS floor after ${WARM_UP_MINUTES} min of warm-up: owner ${verdict(owners)}; non-owner ${verdict(others)}\n` +
+        `RSS peak after warm-up: owner ${peak(settled.map((m) => m.rssOwner))} MiB, non-owner ${peak(settled.map((m) => m.rssOther))} MiB\n` +
         `event loop lag p99, worst minute: owner ${Math.max(...minutes.map((m) => m.lagOwnerMs)).toFixed(1)} ms, non-owner ${Math.max(...minutes.map((m) => m.lagOtherMs)).toFixed(1)} ms\n`,
     );
     return failed === 0 ? 0 : 1;
