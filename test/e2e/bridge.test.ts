@@ -130,4 +130,26 @@ function run(): void {
     t.equal(await caller.finished(20_000), 0, 'the new caller scenario succeeded');
     t.strictSame(finals(caller), [200], 'a new call is bridged');
   });
+
+  t.test('overload.maxCallsPerSecond: a burst past it gets 503 at once, counted, and never reaches the app', async (t) => {
+    const perSecond = 5;
+    const r = await rig(t, { owner: true, overrides: { overload: { maxCallsPerSecond: perSecond } } });
+    await registered(r);
+    const burst = call(NET.nodeA, 'caller.xml', { calls: 20, rate: 100, pauseMs: 0 });
+    await burst.finished(30_000);
+    const codes = finals(burst);
+    const admitted = codes.filter((c) => c === 200).length;
+    const invites = burst.messages().filter((m) => m.direction === 'sent' && isRequest(m, 'INVITE'));
+    const spanS = ((invites.at(-1)?.at ?? NaN) - (invites[0]?.at ?? NaN)) / 1000;
+    // The bucket holds a fifth of a second's worth (at least 1) and refills at perSecond.
+    const most = Math.max(1, perSecond / 5) + Math.ceil(perSecond * spanS);
+    t.comment(`20 INVITEs over ${spanS.toFixed(3)} s: ${admitted} bridged, at most ${most} allowed`);
+    t.equal(codes.length, 20, 'every call got one final response');
+    t.ok(admitted >= 1 && admitted <= most, `${admitted} bridged, between 1 and ${most}`);
+    t.strictSame(codes.filter((c) => c !== 200 && c !== 503), [], 'the others got 503');
+    t.equal(received(r.app, 'INVITE').length, admitted, 'only the admitted reached the app');
+    const m = (await r.agent.admin('/metrics')).text.split('\n').find((l) => l.startsWith('understudy_sip_rejected_total{reason="overload"} '));
+    t.equal(Number(m?.split(' ')[1]), 20 - admitted, 'each shed call counted');
+  });
+
 }
