@@ -143,7 +143,8 @@ async function peerGone(agent: RunningAgent): Promise<void> {
 
 /** Until `agent` has completed a heartbeat tick (it applies ownership first, then beats and reads the peer). */
 async function ticked(agent: RunningAgent): Promise<void> {
-  await waitFor(async () => (await polled(agent)).peerHeartbeatAgeSec !== null, 5000, 'a first heartbeat tick');
+  // A number: an agent whose admin API is not listening yet reads as {}, whose age is undefined, not null.
+  await waitFor(async () => typeof (await polled(agent)).peerHeartbeatAgeSec === 'number', 5000, 'a first heartbeat tick');
 }
 
 function run(): void {
