@@ -112,9 +112,3 @@ export async function step(o: StepOptions): Promise<Step> {
     cpuPerCall: { app: (cpuMs(o.watched.app) - cpu0.app) / calls, drachtio: (cpuMs(o.watched.drachtio) - cpu0.drachtio) / calls },
   };
 }
-
-/** A counter or gauge of a Prometheus text exposition; 0 when absent (a counter never incremented). */
-export function metricValue(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line ? Number(line.split(' ')[1]) : 0;
-}

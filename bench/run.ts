@@ -1,7 +1,9 @@
 /**
  * Load benchmark: understudy against a bare drachtio-srf app doing the same
- * job, on the same drachtio-server and the same SIPp peers, in the same run,
- * on each call path. Reported as ratios, never asserted as times.
+ * job, behind the same SIPp peers, in the same run, on each call path; each app
+ * on a drachtio-server of its own (the same build and settings), both up for the
+ * whole run and driven in turns, one step each. Reported as ratios, never
+ * asserted as times.
  *
  * Paths (bench/paths.ts): bridged (owner to its app; bare: createB2BUA),
  * dissuasion (non-owner refusing overflow while the owner answers its OPTIONS;
@@ -11,8 +13,8 @@
  *
  * BENCH_MODE=ramp (default): each app is driven at rising rates until a rung is
  * not clean twice in a row (a failed call or a SIPp retransmission), the gap
- * below it is halved until within 5 %, the highest clean rate is repeated to
- * confirm it (the next clean one down, as far as it takes, unless most repeats are clean), and an agent
+ * below it is halved until within 5 %, the highest clean rate is repeated and
+ * holds when most repeats are clean (else the search goes on below it), and an agent
  * with overload.maxCallsPerSecond at 0.9x that ceiling then takes 1.5x it for
  * 10 s: admitted, shed, failed, and how soon it is clean again. Exits 1 only
  * when something crashed.
@@ -28,11 +30,12 @@
 import { resolve } from 'node:path';
 import { startAgent } from '../test/support/agent';
 import { type Drachtio, startDrachtio } from '../test/support/drachtio';
+import { agentMetric } from '../test/support/metrics';
 import { missingToolFails, TOOLS, unavailable } from '../test/support/preconditions';
 import { freeTcpPort, sleep, start, waitFor } from '../test/support/processes';
 import { startRedis } from '../test/support/redis';
 import { NET, SECRETS } from '../test/support/topology';
-import { cpuMs, isClean, metricValue, percentile, rssMiB, type Step, step, type Watched } from './load';
+import { cpuMs, isClean, percentile, rssMiB, type Step, step, type Watched } from './load';
 import { APP_ANSWER_MS, type Path, PATHS } from './paths';
 import { measureTakeover, type Trial, VERIFICATION } from './takeover';
 
@@ -67,12 +70,6 @@ const PATH_KEYS = (process.env.BENCH_PATHS ?? `bridged,dissuasion,options,${TAKE
 const TAKEOVER_TRIALS = Number(process.env.BENCH_TAKEOVER_TRIALS ?? (MODE === 'fixed' ? 1 : 3));
 const ROOT = resolve(__dirname, '..');
 
-/** The app a run drives: the agent or the bare one. */
-interface UnderTest {
-  readonly pid: number;
-  stop(): Promise<void>;
-}
-
 interface Overload {
   readonly step: Step;
   readonly shed: number;
@@ -88,13 +85,34 @@ interface Run {
   readonly name: string;
   /** Fixed mode: one per rate; ramp mode: the ramp, then the confirmations. */
   readonly steps: Step[];
-  /** Ramp mode: the highest rate whose confirmations were all clean, 0 if none. */
+  /** Ramp mode: the highest rate found clean whose repeats were mostly clean, 0 if none. */
   readonly ceiling: number;
   /** The ramp never reached an unclean step: the ceiling is at least this. */
   readonly topped: boolean;
   readonly confirmations: Step[];
   readonly rss: { readonly before: number; readonly after: number };
   readonly overload?: Overload;
+}
+
+/**
+ * One step at a time, in the order asked for. The agent's ramp and the bare app's wait on the same
+ * Turns, so they take turns step by step: a slow minute of the shared machine falls on both, not on
+ * whichever app happened to be driven then.
+ */
+class Turns {
+  private last: Promise<void> = Promise.resolve();
+
+  async take<T>(work: () => Promise<T>): Promise<T> {
+    const before = this.last;
+    let done!: () => void;
+    this.last = new Promise<void>((r) => (done = r));
+    await before;
+    try {
+      return await work();
+    } finally {
+      done();
+    }
+  }
 }
 
 async function quiet(watched: Watched): Promise<void> {
@@ -107,13 +125,23 @@ async function quiet(watched: Watched): Promise<void> {
   }
 }
 
-async function exercise(path: Path, drachtio: Drachtio, name: string, app: UnderTest): Promise<Run> {
+/** The app one ramp drives, and the drachtio-server in front of it. */
+interface UnderTest {
+  readonly name: string;
+  readonly pid: number;
+  readonly drachtio: Drachtio;
+}
+
+async function exercise(path: Path, app: UnderTest, turns: Turns): Promise<Run> {
+  const { name, drachtio } = app;
   const watched = { app: app.pid, drachtio: drachtio.pid() };
-  const go = async (rate: number) => {
-    const s = await step({ scenario: path.scenario, remote: `${path.address}:${NET.sipPort}`, rate, seconds: SECONDS, watched });
-    await (isClean(s) ? sleep(SETTLE_MS) : quiet(watched));
-    return s;
-  };
+  const remote = `${drachtio.opts.sipAddress}:${NET.sipPort}`;
+  const go = (rate: number) =>
+    turns.take(async () => {
+      const s = await step({ scenario: path.scenario, remote, rate, seconds: SECONDS, watched });
+      await (isClean(s) ? sleep(SETTLE_MS) : quiet(watched));
+      return s;
+    });
   const before = rssMiB(app.pid);
   const steps: Step[] = [];
   if (MODE === 'fixed') {
@@ -140,26 +168,30 @@ async function exercise(path: Path, drachtio: Drachtio, name: string, app: Under
     }
   }
   // The ladder's gaps are wide near a knee (400 to 500 is a quarter): halve the gap between the
-  // highest clean rung and the first unclean one until it is within RESOLUTION of the clean rate.
+  // highest clean rate and the lowest unclean one until it is within RESOLUTION of the clean rate,
+  // then repeat the clean rate. Past the knee a step either keeps up or collapses, so a candidate
+  // whose repeats mostly fail is unclean too: the search goes on below it, down to the next clean
+  // rate. hi falls at every round, so this ends.
   let lo = Math.max(0, ...clean);
   let hi = unclean;
-  while (hi !== undefined && hi - lo > Math.max(RATE_QUANTUM, lo * RESOLUTION)) {
-    const mid = Math.round((lo + hi) / 2 / RATE_QUANTUM) * RATE_QUANTUM;
-    if (mid <= lo || mid >= hi) break;
-    if (await rung(mid)) lo = mid;
-    else hi = mid;
-  }
   let ceiling = 0;
   const confirmations: Step[] = [];
-  // Down every rate the ramp found clean, as far as it takes: a ceiling of 0 would report nothing.
-  for (const rate of [...new Set(clean)].sort((a, b) => b - a)) {
+  while (lo > 0) {
+    while (hi !== undefined && hi - lo > Math.max(RATE_QUANTUM, lo * RESOLUTION)) {
+      const mid = Math.round((lo + hi) / 2 / RATE_QUANTUM) * RATE_QUANTUM;
+      if (mid <= lo || mid >= hi) break;
+      if (await rung(mid)) lo = mid;
+      else hi = mid;
+    }
     const repeats: Step[] = [];
-    for (let r = 0; r < REPEATS; r++) repeats.push(await go(rate));
+    for (let r = 0; r < REPEATS; r++) repeats.push(await go(lo));
     confirmations.push(...repeats);
     if (repeats.filter(isClean).length * 2 > REPEATS) {
-      ceiling = rate;
+      ceiling = lo;
       break;
     }
+    hi = lo;
+    lo = Math.max(0, ...clean.filter((rate) => rate < lo));
   }
   return { name, steps, ceiling, topped: unclean === undefined, confirmations, rss: { before, after: rssMiB(app.pid) } };
 }
@@ -175,7 +207,7 @@ async function overload(path: Path, drachtio: Drachtio, redisUrl: string, ceilin
   const agent = await startAgent({ ...cfg, overload: { maxCallsPerSecond } });
   try {
     await path.agentReady(agent);
-    const shedCount = async () => metricValue((await agent.admin('/metrics')).text, 'understudy_sip_rejected_total', 'reason="overload"');
+    const shedCount = () => agentMetric(agent, 'understudy_sip_rejected_total', 'reason="overload"');
     const watched = { app: agent.proc.pid, drachtio: drachtio.pid() };
     const remote = `${path.address}:${NET.sipPort}`;
     const shed0 = await shedCount();
@@ -190,29 +222,40 @@ async function overload(path: Path, drachtio: Drachtio, redisUrl: string, ceilin
   }
 }
 
-async function measure(path: Path, drachtio: Drachtio): Promise<Run[]> {
-  const port = drachtio.opts.adminPort;
+/**
+ * The agent and the bare app, each on a drachtio-server of its own (the same build and settings),
+ * both up for the whole run, driven in turns (Turns); then the agent's overload burst.
+ */
+async function measure(path: Path, drachtio: Drachtio, baseline: Drachtio): Promise<Run[]> {
   const redis = await startRedis();
-  let ours: Run;
   try {
     // No call rate limit while the ramp looks for the knee: the limit is set from it.
-    const agent = await startAgent({ ...(await path.agentConfig(port, redis.url)), overload: { maxCallsPerSecond: 0 } });
+    const agent = await startAgent({ ...(await path.agentConfig(drachtio.opts.adminPort, redis.url)), overload: { maxCallsPerSecond: 0 } });
+    let runs: [Run, Run];
     try {
       await path.agentReady(agent);
-      ours = await exercise(path, drachtio, 'understudy', { pid: agent.proc.pid, stop: () => agent.stop() });
+      const bare = start(process.execPath, ['--import', '@tapjs/typescript/import', ...path.bare(baseline.opts.adminPort)], { cwd: ROOT });
+      try {
+        await waitFor(() => bare.output().includes('connected'), 15_000, `the bare app to connect\n${bare.output()}`);
+        const turns = new Turns();
+        // Settled, not all: neither app is stopped while the other's step still runs.
+        const [ours, theirs] = await Promise.allSettled([
+          exercise(path, { name: 'understudy', pid: agent.proc.pid, drachtio }, turns),
+          exercise(path, { name: 'bare drachtio-srf', pid: bare.pid, drachtio: baseline }, turns),
+        ]);
+        if (ours.status === 'rejected') throw ours.reason;
+        if (theirs.status === 'rejected') throw theirs.reason;
+        runs = [ours.value, theirs.value];
+      } finally {
+        await bare.stop();
+      }
     } finally {
       await agent.stop();
     }
-    if (MODE === 'ramp') ours = { ...ours, overload: await overload(path, drachtio, redis.url, ours.ceiling) };
+    const [ours, theirs] = runs;
+    return MODE === 'ramp' ? [{ ...ours, overload: await overload(path, drachtio, redis.url, ours.ceiling) }, theirs] : runs;
   } finally {
     await redis.stop();
-  }
-  const bare = start(process.execPath, ['--import', '@tapjs/typescript/import', ...path.bare(port)], { cwd: ROOT });
-  try {
-    await waitFor(() => bare.output().includes('connected'), 15_000, `the bare app to connect\n${bare.output()}`);
-    return [ours, await exercise(path, drachtio, 'bare drachtio-srf', { pid: bare.pid, stop: () => bare.stop() })];
-  } finally {
-    await bare.stop();
   }
 }
 
@@ -337,14 +380,19 @@ async function main(): Promise<number> {
   for (const key of PATH_KEYS.filter((k) => k !== TAKEOVER)) {
     const path = PATHS[key];
     if (!path) throw new Error(`unknown bench path "${key}" (known: ${[...Object.keys(PATHS), TAKEOVER].join(', ')})`);
-    const drachtio = await startDrachtio({ sipAddress: path.address, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
+    const at = async (sipAddress: string) => startDrachtio({ sipAddress, sipPort: NET.sipPort, adminPort: await freeTcpPort(), secret: SECRETS.drachtio });
+    const drachtio = await at(path.address);
+    const baseline = await at(NET.baseline).catch(async (err: unknown) => {
+      await drachtio.stop();
+      throw err;
+    });
     const peers = path.peers();
     try {
-      const runs = await measure(path, drachtio);
+      const runs = await measure(path, drachtio, baseline);
       results.push({ path, runs });
       process.stdout.write(`${stepsTable(path, runs)}\n`);
     } finally {
-      await Promise.all([...peers.map((p) => p.stop()), drachtio.stop()]);
+      await Promise.all([...peers.map((p) => p.stop()), drachtio.stop(), baseline.stop()]);
     }
   }
   const taken = PATH_KEYS.includes(TAKEOVER) ? await takeovers() : [];

@@ -11,11 +11,12 @@
  */
 import { type RunningAgent, startAgent } from '../test/support/agent';
 import { type Drachtio, startDrachtio } from '../test/support/drachtio';
+import { agentMetric } from '../test/support/metrics';
 import { TOOLS, unavailable } from '../test/support/preconditions';
 import { freeTcpPort, waitFor } from '../test/support/processes';
 import { startRedis } from '../test/support/redis';
 import { NET, nodeConfig, SECRETS } from '../test/support/topology';
-import { metricValue, rssMiB, type Step, step } from './load';
+import { rssMiB, type Step, step } from './load';
 import { app, AS_DEPLOYED, PATHS, registrar, statusIs } from './paths';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 30);
@@ -69,7 +70,7 @@ interface Minute {
   readonly lagOtherMs: number;
 }
 
-const lagP99Ms = async (agent: RunningAgent) => metricValue((await agent.admin('/metrics')).text, 'nodejs_eventloop_lag_p99_seconds') * 1000;
+const lagP99Ms = async (agent: RunningAgent) => (await agentMetric(agent, 'nodejs_eventloop_lag_p99_seconds')) * 1000;
 
 async function soak(owner: RunningAgent, other: RunningAgent, drachtio: readonly [Drachtio, Drachtio]): Promise<Minute[]> {
   const minutes: Minute[] = [];

@@ -7,14 +7,14 @@
  */
 import { configSchema } from '../src/config/schema';
 import { LOG_FLUSH_MS } from '../src/log';
-import { type RunningAgent, startAgent } from '../test/support/agent';
+import { peerHeartbeatStale, startAgent } from '../test/support/agent';
 import type { Drachtio } from '../test/support/drachtio';
+import { agentMetric } from '../test/support/metrics';
 import { sleep, waitFor } from '../test/support/processes';
 import { startRedis } from '../test/support/redis';
 import { call } from '../test/support/rig';
 import { isRequest, statusOf } from '../test/support/sipp';
 import { NET } from '../test/support/topology';
-import { metricValue } from './load';
 import { app, owner, PATHS, registrar } from './paths';
 
 /**
@@ -43,18 +43,6 @@ export interface Trial {
   readonly decision: string;
 }
 
-/** Until the agent reads no fresh heartbeat of its peer: a SIPp owner writes none, so this holds at once unless the store says otherwise. */
-async function noFreshPeerHeartbeat(agent: RunningAgent, staleAfterMs: number): Promise<void> {
-  await waitFor(
-    async () => {
-      const age = ((await agent.admin('/status')).body as { peerHeartbeatAgeSec?: number | null }).peerHeartbeatAgeSec;
-      return age === null || (age !== undefined && age * 1000 > staleAfterMs);
-    },
-    staleAfterMs + 5000,
-    "the owner's heartbeat to be absent or stale",
-  );
-}
-
 async function trial(drachtio: Drachtio, watchOwner: boolean): Promise<Trial> {
   const path = PATHS.dissuasion!;
   const redis = await startRedis();
@@ -72,14 +60,15 @@ async function trial(drachtio: Drachtio, watchOwner: boolean): Promise<Trial> {
         const diedAt = Date.now();
         if (watchOwner) {
           await waitFor(
-            async () => metricValue((await agent.admin('/metrics')).text, 'understudy_alarm', 'alarm="owner_unreachable"') === 1,
+            async () => (await agentMetric(agent, 'understudy_alarm', 'alarm="owner_unreachable"')) === 1,
             ALARM_WITHIN_MS,
             'owner_unreachable',
           );
         }
         // The condition under test, not a stand-in for an event: the owner dead for longer than attempts × intervalMs.
         await sleep(Math.max(0, diedAt + DEAD_FOR_MS - Date.now()));
-        await noFreshPeerHeartbeat(agent, (cfg.heartbeat as { staleAfterMs: number }).staleAfterMs);
+        // A SIPp owner writes no heartbeat: this holds at once unless the store says otherwise.
+        await peerHeartbeatStale(agent, (cfg.heartbeat as { staleAfterMs: number }).staleAfterMs);
         const caller = call(NET.nodeB, 'bench-caller-bridged.xml', { pauseMs: 0 });
         try {
           const code = await caller.finished(CALL_WITHIN_MS);

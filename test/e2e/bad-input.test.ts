@@ -4,6 +4,7 @@
  * target, the process stays up, and the counters show each case.
  */
 import t from 'tap';
+import { metricValue } from '../support/metrics';
 import { call, e2e, finals, received, rig } from '../support/rig';
 import { type Sipp } from '../support/sipp';
 import { NET } from '../support/topology';
@@ -11,11 +12,6 @@ import { NET } from '../support/topology';
 e2e(t, run);
 
 /** The value of one series in a Prometheus text exposition. */
-function metric(text: string, name: string, labels = ''): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line ? Number(line.split(' ')[1]) : NaN;
-}
-
 /** Past the agent's 6 KiB limit, below drachtio-server's own (about 8 KiB, answered 400 by the stack). */
 const PADDING = 6_000;
 
@@ -48,12 +44,12 @@ function run(): void {
     t.equal(received(r.app, 'REFER').length, 0, 'the REFER never reached the app');
 
     const m = (await r.agent.admin('/metrics')).text;
-    t.equal(metric(m, 'understudy_sip_rejected_total', 'reason="bad_sdp"'), 1);
-    t.equal(metric(m, 'understudy_sip_rejected_total', 'reason="malformed"'), 1);
-    t.equal(metric(m, 'understudy_sip_rejected_total', 'reason="oversize"'), 1);
-    t.equal(metric(m, 'understudy_sip_rejected_total', 'reason="untrusted"'), 1);
-    t.equal(metric(m, 'understudy_sip_rejected_total', 'reason="refer"'), 1);
-    t.ok(metric(m, 'understudy_call_setup_seconds_count') >= 2, 'call setup observed');
+    t.equal(metricValue(m, 'understudy_sip_rejected_total', 'reason="bad_sdp"'), 1);
+    t.equal(metricValue(m, 'understudy_sip_rejected_total', 'reason="malformed"'), 1);
+    t.equal(metricValue(m, 'understudy_sip_rejected_total', 'reason="oversize"'), 1);
+    t.equal(metricValue(m, 'understudy_sip_rejected_total', 'reason="untrusted"'), 1);
+    t.equal(metricValue(m, 'understudy_sip_rejected_total', 'reason="refer"'), 1);
+    t.ok(metricValue(m, 'understudy_call_setup_seconds_count') >= 2, 'call setup observed');
     t.equal((await r.agent.admin('/healthz')).status, 200, 'the process is up');
   });
 
@@ -70,7 +66,7 @@ function run(): void {
     t.equal(shed, 35, 'everything past maxPendingVerifications (5) was shed');
     t.equal(codes.length, 40, 'every call got one final response');
     const m = (await r.agent.admin('/metrics')).text;
-    t.equal(metric(m, 'understudy_sip_rejected_total', 'reason="overload"'), shed, 'each shed call counted');
+    t.equal(metricValue(m, 'understudy_sip_rejected_total', 'reason="overload"'), shed, 'each shed call counted');
     t.equal((await r.agent.admin('/healthz')).status, 200, 'the process is up');
   });
 }

@@ -4,6 +4,7 @@
  * as SIP INFO. drachtio-server, SIPp as the caller and the local app.
  */
 import t, { type Test } from 'tap';
+import { agentMetric } from '../support/metrics';
 import { waitFor } from '../support/processes';
 import { call, e2e, finals, received, type Rig, rig } from '../support/rig';
 import { isRequest, type Sipp, statusOf } from '../support/sipp';
@@ -11,12 +12,7 @@ import { NET } from '../support/topology';
 
 e2e(t, run);
 
-async function metric(r: Rig, name: string): Promise<number> {
-  const line = (await r.agent.admin('/metrics')).text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? NaN);
-}
-
-const activeCalls = (r: Rig) => metric(r, 'understudy_active_calls');
+const activeCalls = (r: Rig) => agentMetric(r.agent, 'understudy_active_calls');
 
 /** Whether the agent process is still running, kept up to date. */
 function watchAlive(r: Rig): () => boolean {
@@ -118,7 +114,7 @@ function run(): void {
     const held = call(NET.nodeA, 'caller.xml', { calls: 3, rate: 10, pauseMs: 15_000 });
     const start = Date.now();
     // Answered by the app, and so joined: a setup is counted once its B leg is answered.
-    await waitFor(async () => (await metric(r, 'understudy_call_setup_seconds_count')) === 3, 5000, 'three calls up');
+    await waitFor(async () => (await agentMetric(r.agent, 'understudy_call_setup_seconds_count')) === 3, 5000, 'three calls up');
     t.equal(await activeCalls(r), 3, 'three channels taken');
     await r.drachtio.restart();
     await waitFor(() => r.agent.logs().filter((l) => l.msg === 'connected to drachtio-server').length === 2, 10_000, 'the reconnect');
@@ -148,8 +144,7 @@ function run(): void {
     t.ok(admitted >= 1 && admitted <= most, `${admitted} bridged, between 1 and ${most}`);
     t.strictSame(codes.filter((c) => c !== 200 && c !== 503), [], 'the others got 503');
     t.equal(received(r.app, 'INVITE').length, admitted, 'only the admitted reached the app');
-    const m = (await r.agent.admin('/metrics')).text.split('\n').find((l) => l.startsWith('understudy_sip_rejected_total{reason="overload"} '));
-    t.equal(Number(m?.split(' ')[1]), 20 - admitted, 'each shed call counted');
+    t.equal(await agentMetric(r.agent, 'understudy_sip_rejected_total', 'reason="overload"'), 20 - admitted, 'each shed call counted');
   });
 
 }

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import Redis from 'ioredis';
 import t, { type Test } from 'tap';
-import { type RunningAgent, startAgent } from '../support/agent';
+import { peerHeartbeatStale, type RunningAgent, startAgent } from '../support/agent';
 import { type Drachtio, startDrachtio } from '../support/drachtio';
 import { freeTcpPort, waitFor } from '../support/processes';
 import { type RedisServer, startRedis } from '../support/redis';
@@ -129,17 +129,8 @@ async function kill(node: Node): Promise<void> {
   await node.drachtio.stop();
 }
 
-/** Until `agent` reads its peer's heartbeat as stale or gone (the test config's staleAfterMs is 1.2 s). */
-async function peerGone(agent: RunningAgent): Promise<void> {
-  await waitFor(
-    async () => {
-      const age = (await status(agent)).peerHeartbeatAgeSec as number | null;
-      return age === null || age > 1.2;
-    },
-    5000,
-    "the dead peer's heartbeat to go stale",
-  );
-}
+/** Until node `n` reads its peer's heartbeat as stale or gone, by its own heartbeat.staleAfterMs. */
+const peerGone = (n: Node) => peerHeartbeatStale(n.agent, (n.config.heartbeat as { staleAfterMs: number }).staleAfterMs);
 
 /** Until `agent` has completed a heartbeat tick (it applies ownership first, then beats and reads the peer). */
 async function ticked(agent: RunningAgent): Promise<void> {
@@ -151,7 +142,7 @@ function run(): void {
   t.test('a. primary killed: the secondary takes over on the next overflow call', async (t) => {
     const p = await pair(t);
     await kill(p.a);
-    await peerGone(p.b.agent);
+    await peerGone(p.b);
     const c = call(NET.nodeB);
     t.equal(await c.finished(20_000), 0);
     t.strictSame(finals(c), [200], 'the overflow call was bridged');
@@ -164,7 +155,7 @@ function run(): void {
   t.test('b. primary restarted stays passive; failback moves ownership back; a call in progress completes', async (t) => {
     const p = await pair(t);
     await kill(p.a);
-    await peerGone(p.b.agent);
+    await peerGone(p.b);
     const first = call(NET.nodeB);
     t.equal(await first.finished(20_000), 0, 'takeover call');
     await p.a.drachtio.restart();
@@ -290,7 +281,7 @@ function run(): void {
       if (watchOwner) {
         await waitFor(async () => (await p.b.agent.admin('/metrics')).text.split('\n').includes(alarm), 5000, 'owner_unreachable before any call');
       }
-      await peerGone(p.b.agent); // else a fresh heartbeat makes it a split
+      await peerGone(p.b); // else a fresh heartbeat makes it a split
       const c = call(NET.nodeB);
       t.equal(await c.finished(20_000), 0);
       t.strictSame(finals(c), [200], 'taken over and bridged');
@@ -345,7 +336,7 @@ function run(): void {
   t.test('f. mode backup: primary dead, no takeover; `understudy switchover` performs it', async (t) => {
     const p = await pair(t, { mode: 'backup' });
     await kill(p.a);
-    await peerGone(p.b.agent);
+    await peerGone(p.b);
     const c = call(NET.nodeB);
     t.equal(await c.finished(20_000), 0);
     t.strictSame(finals(c), [486], 'dissuaded, not taken over');
@@ -368,7 +359,7 @@ function run(): void {
     // The agent alone: its drachtio-server keeps running, holding the SIP socket and the app connection.
     p.a.agent.proc.signal('SIGSTOP');
     t.teardown(() => p.a.agent.proc.signal('SIGCONT'));
-    await peerGone(p.b.agent);
+    await peerGone(p.b);
     const c = call(NET.nodeB);
     t.equal(await c.finished(20_000), 0);
     t.strictSame(finals(c), [200], 'the overflow call revealed the frozen owner and was bridged');

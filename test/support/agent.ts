@@ -102,3 +102,18 @@ export async function startAgent(config: Record<string, unknown>, opts: { waitCo
   };
   return { proc, logs, waitForLog, admin, stop };
 }
+
+/**
+ * Until `agent` reads no fresh heartbeat of its peer: none at all, or one older
+ * than `staleAfterMs` (its heartbeat.staleAfterMs).
+ */
+export async function peerHeartbeatStale(agent: RunningAgent, staleAfterMs: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const age = ((await agent.admin('/status')).body as { peerHeartbeatAgeSec?: number | null }).peerHeartbeatAgeSec;
+      return age === null || (typeof age === 'number' && age * 1000 > staleAfterMs);
+    },
+    staleAfterMs + 5000,
+    "the peer's heartbeat to be absent or stale",
+  );
+}

@@ -24,6 +24,8 @@ export const NET = {
   caller: `${PREFIX}.21`,
   appA: `${PREFIX}.31`,
   appB: `${PREFIX}.32`,
+  /** The benchmark's bare drachtio-srf app, on a drachtio-server of its own beside the agent's. */
+  baseline: `${PREFIX}.40`,
   /** A source no list trusts. */
   outsider: `${PREFIX}.66`,
   sipPort: 5060,
