@@ -80,7 +80,9 @@ export class OverflowHandler implements OverflowPort {
       {
         verdict: verdict.kind,
         heartbeat: verdict.heartbeat,
-        probes: verdict.sip.probes,
+        // A dissuasion on an answer already in hand is the routine line at overflow rates: it leaves
+        // out the probes, which are an earlier call's (logged with it) or the owner watch's.
+        probes: result.cached && action.kind === 'dissuade' ? undefined : verdict.sip.probes,
         joined: result.joined,
         cached: result.cached,
         evidence: result.evidence === true,

@@ -3,7 +3,7 @@ import type { Acl } from '../core/acl';
 import type { DissuasionResponse } from '../core/dissuasion';
 import { sheddingResponse } from '../core/overload';
 import { checkOffer } from '../core/sdp-check';
-import type { Bridge } from './bridge';
+import type { Bridge, BridgeOutcome } from './bridge';
 import { header, onRequest, reply, type SipRequest, type SipResponse, type Srf } from './srf';
 
 /** How an INVITE that reached a non-owner ended. A closed set: metrics label by it. */
@@ -147,13 +147,6 @@ export function installRouter(
   }
 
   async function admitted(req: SipRequest, res: SipResponse, owner: boolean, callLog: Logger): Promise<void> {
-    const sdp = checkOffer(header(req, 'Content-Type'), req.body);
-    if (!sdp.ok) {
-      delegate.onRejected('bad_sdp');
-      callLog.warn({ reason: sdp.reason }, 'INVITE refused with 488');
-      reply(res, 488, 'Not Acceptable Here', { Warning: `399 understudy "${sdp.reason.replace(/"/g, "'")}"` });
-      return;
-    }
     let cancelled = false;
     const abort = new AbortController();
     req.on('cancel', () => {
@@ -162,10 +155,11 @@ export function installRouter(
     });
     const isCancelled = () => cancelled;
     if (owner) {
-      const outcome = await bridge.bridge(req, res, callLog, isCancelled);
-      if (outcome === 'channels_full') delegate.onRejected('channels_full');
+      await bridgeOffer(req, res, callLog, isCancelled);
       return;
     }
+    // The offer is looked at only once the call is to be bridged: a call refused here goes back
+    // to the IPBX whatever it carries, and its refusal is the path that must stay cheap.
     const decision = await overflow.handle(abort.signal, callLog);
     if (decision.kind === 'cancelled' || cancelled) {
       // drachtio-server already answered the CANCEL and sent 487: no final response from us.
@@ -178,7 +172,21 @@ export function installRouter(
       reply(res, status, reason, headers);
       return;
     }
-    const outcome = await bridge.bridge(req, res, callLog, isCancelled);
+    const outcome = await bridgeOffer(req, res, callLog, isCancelled);
     delegate.onOverflow(outcome === 'bridged' ? (decision.tookOver ? 'taken_over' : 'bridged') : outcome === 'cancelled' ? 'cancelled' : 'error');
+  }
+
+  /** Bridges a call to the app once its offer is one the app can answer; 488 otherwise. */
+  async function bridgeOffer(req: SipRequest, res: SipResponse, callLog: Logger, isCancelled: () => boolean): Promise<BridgeOutcome | 'bad_sdp'> {
+    const sdp = checkOffer(header(req, 'Content-Type'), req.body);
+    if (!sdp.ok) {
+      delegate.onRejected('bad_sdp');
+      callLog.warn({ reason: sdp.reason }, 'INVITE refused with 488');
+      reply(res, 488, 'Not Acceptable Here', { Warning: `399 understudy "${sdp.reason.replace(/"/g, "'")}"` });
+      return 'bad_sdp';
+    }
+    const outcome = await bridge.bridge(req, res, callLog, isCancelled);
+    if (outcome === 'channels_full') delegate.onRejected('channels_full');
+    return outcome;
   }
 }

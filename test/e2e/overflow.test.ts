@@ -3,6 +3,7 @@
  * and overflow caller), the primary and the local app, all on 127.0.0.x.
  */
 import t from 'tap';
+import { metricValue } from '../support/metrics';
 import { waitFor } from '../support/processes';
 import { call, e2e, finals, received, rig } from '../support/rig';
 import { isRequest, registrarBindings, type Sipp, statusOf } from '../support/sipp';
@@ -138,6 +139,17 @@ function run(): void {
     t.strictSame(finals(caller), [488]);
     t.equal(received(r.app, 'INVITE').length, 0);
     await r.agent.waitForLog((l) => l.msg === 'INVITE refused with 488', 2000, 'the 488 log line');
+  });
+
+  t.test('e2. non-owner, owner alive: an INVITE with a bad offer is dissuaded like any other (the offer is looked at only before bridging)', async (t) => {
+    const r = await rig(t);
+    const caller = call(NET.nodeB, 'caller-bad-sdp.xml');
+    t.equal(await caller.finished(20_000), 0);
+    t.strictSame(finals(caller), [486], 'back to the IPBX, which places it with the owner');
+    t.equal(received(r.app, 'INVITE').length, 0);
+    const m = (await r.agent.admin('/metrics')).text;
+    t.equal(metricValue(m, 'understudy_sip_rejected_total', 'reason="bad_sdp"'), 0, 'not refused for its offer');
+    t.equal(metricValue(m, 'understudy_overflow_invites_total', 'outcome="dissuaded"'), 1);
   });
 
   t.test('f. the registrar answers 403: no takeover, the caller is dissuaded, the reason logged', async (t) => {

@@ -179,3 +179,18 @@ t.test('learning the first epoch is no change of owner: what was learnt of the p
   await handle();
   t.equal(verifier.invalidations, 1, 'a later change of epoch still forgets');
 });
+
+t.test("the decision line: a dissuasion on an answer in hand leaves out the probes; a call's own cycle and any other action carry them", async (t) => {
+  const { h, verifier } = handler();
+  const probes = [{ attempt: 1, outcome: 'alive' as const, status: 200, rttMs: 3, at: 0 }];
+  const decide = async (verdict: SipVerdict, cached: boolean) => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    verifier.next = { kind: 'verdict', verdict: { ...verdict, probes }, joined: false, cached };
+    await h.handle(new AbortController().signal, log);
+    return lines.filter((l) => typeof l.verdict === 'string');
+  };
+  t.match(await decide(alive, true), [{ verdict: 'alive', action: 'dissuade', cached: true, probes: undefined }]);
+  t.match(await decide(alive, false), [{ verdict: 'alive', action: 'dissuade', cached: false, probes }]);
+  t.match(await decide(dead, false), [{ verdict: 'dead', action: 'takeover', probes }]);
+});
