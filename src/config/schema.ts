@@ -177,7 +177,7 @@ export const configSchema = z
        * path's clean ceiling measured on 2 cores (README "Benchmark"); drachtio-server's own thread
        * caps a larger machine not far above it. 0: no limit.
        */
-      maxCallsPerSecond: z.number().int().min(0).default(400),
+      maxCallsPerSecond: z.number().int().min(0).default(350),
     }).prefault({}),
     startup: z.object({
       /** Register even when ownership cannot be read at start (operator override). */

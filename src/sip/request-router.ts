@@ -148,16 +148,15 @@ export function installRouter(
 
   async function admitted(req: SipRequest, res: SipResponse, owner: boolean, callLog: Logger): Promise<void> {
     let cancelled = false;
-    const abort = new AbortController();
-    req.on('cancel', () => {
-      cancelled = true;
-      abort.abort();
-    });
+    req.on('cancel', () => (cancelled = true));
     const isCancelled = () => cancelled;
     if (owner) {
       await bridgeOffer(req, res, callLog, isCancelled);
       return;
     }
+    // Only a verification can be stopped midway, and an owner's call runs none.
+    const abort = new AbortController();
+    req.on('cancel', () => abort.abort());
     // The offer is looked at only once the call is to be bridged: a call refused here goes back
     // to the IPBX whatever it carries, and its refusal is the path that must stay cheap.
     const decision = await overflow.handle(abort.signal, callLog);
