@@ -173,8 +173,9 @@ export const configSchema = z
        */
       maxInFlightInvites: z.number().int().min(1).default(100),
       /**
-       * New calls the owner bridges per second; past it new INVITEs get 503 at once. 0.9 x the bridged
-       * path's clean ceiling measured on 2 cores (README "Benchmark"); drachtio-server's own thread
+       * New calls the owner bridges per second; past it new INVITEs get 503 at once. 0.75 x the bridged
+       * path's clean ceiling measured on 2 cores (README "Benchmark"): each 503 still costs about a
+       * quarter of a bridged call, and a burst must leave room for them. drachtio-server's own thread
        * caps a larger machine not far above it. 0: no limit.
        */
       maxCallsPerSecond: z.number().int().min(0).default(350),
