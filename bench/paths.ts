@@ -8,7 +8,7 @@ import { LOG_FLUSH_MS } from '../src/log';
 import type { RunningAgent } from '../test/support/agent';
 import { waitFor } from '../test/support/processes';
 import { type Sipp, startSipp } from '../test/support/sipp';
-import { NET, nodeConfig, SECRETS } from '../test/support/topology';
+import { NET, nodeConfig, registrarKeys, SECRETS } from '../test/support/topology';
 
 export interface Path {
   readonly key: string;
@@ -41,7 +41,7 @@ export const registrar = () =>
     scenario: 'ipbx-registrar.xml',
     localIp: NET.registrar,
     localPort: NET.sipPort,
-    keys: { username: SECRETS.sipUser, password: SECRETS.sipPassword, bindings: 'X-Bindings: none' },
+    keys: registrarKeys(),
     timeoutSec: 3600,
     trace: 'stats',
   });

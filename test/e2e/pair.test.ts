@@ -12,7 +12,7 @@ import { freeTcpPort, waitFor } from '../support/processes';
 import { type RedisServer, startRedis } from '../support/redis';
 import { e2e } from '../support/rig';
 import { isRequest, type LoggedMessage, registrarBindings, type Sipp, startSipp, statusOf } from '../support/sipp';
-import { contactOf, NET, nodeConfig, type NodeSpec, SECRETS } from '../support/topology';
+import { contactOf, NET, nodeConfig, type NodeSpec, registrarKeys, SECRETS } from '../support/topology';
 
 e2e(t, run);
 
@@ -39,7 +39,7 @@ async function pair(t: Test, opts: { mode?: 'ha' | 'backup'; a?: NodeSpec['overr
     localIp: NET.registrar,
     localPort: NET.sipPort,
     // What a query REGISTER reports: the primary's binding, as after its first start.
-    keys: { username: SECRETS.sipUser, password: SECRETS.sipPassword, bindings: `Contact: <${contactOf(NET.nodeA)}>;expires=300` },
+    keys: registrarKeys({ bindings: `Contact: <${contactOf(NET.nodeA)}>;expires=300` }),
     timeoutSec: 300,
   });
   t.teardown(() => registrar.stop());

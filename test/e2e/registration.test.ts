@@ -3,10 +3,11 @@
  * `registered` must follow the binding's real lifetime at the IPBX.
  */
 import t from 'tap';
+import { agentMetric } from '../support/metrics';
 import { waitFor } from '../support/processes';
 import { e2e, rig } from '../support/rig';
 import { isRequest, startSipp, statusOf } from '../support/sipp';
-import { NET, SECRETS } from '../support/topology';
+import { contactOf, NET, registrarKeys, SECRETS } from '../support/topology';
 
 /** The shortest lifetime the SIPp registrar grants (it answers 423 Min-Expires: 60 below it). */
 const GRANT_SEC = 60;
@@ -27,7 +28,7 @@ function run(): void {
       scenario: 'ipbx-registrar.xml',
       localIp: NET.registrar,
       localPort: NET.sipPort,
-      keys: { username: SECRETS.sipUser, password: `${SECRETS.sipPassword}-changed`, bindings: 'X-Bindings: none' },
+      keys: registrarKeys({ password: `${SECRETS.sipPassword}-changed` }),
       timeoutSec: 2 * GRANT_SEC,
     });
     t.teardown(() => refusing.stop());
@@ -57,5 +58,19 @@ function run(): void {
       31_000,
       'a REGISTER after the binding lapsed: the owner keeps trying',
     );
+  });
+
+  t.test('the IPBX lists another contact beside ours: the owner steps down, removes its own binding, leaves the other, raises contact_conflict', async (t) => {
+    const theirs = `sip:${SECRETS.sipUser}@${NET.outsider}:${NET.sipPort}`;
+    const r = await rig(t, { owner: true, registrarAlsoLists: `Contact: <${theirs}>;expires=250` });
+    const line = await r.agent.waitForLog((l) => String(l.msg).startsWith(`another contact holds the AOR: ${theirs}; stepping down`), 8000, 'the step-down');
+    t.match(line, { level: 50, others: [theirs] });
+    const registers = () => r.registrar.messages().filter((m) => m.direction === 'received' && isRequest(m, 'REGISTER'));
+    await waitFor(() => registers().some((m) => m.header('Expires') === '0'), 5000, 'the REGISTER removing our binding');
+    const removals = registers().filter((m) => m.header('Expires') === '0');
+    t.ok(removals.every((m) => m.header('Contact') === `<${contactOf(NET.nodeA)}>`), 'only ours removed');
+    t.notOk(registers().some((m) => m.header('Contact')?.includes(NET.outsider)), 'theirs never touched');
+    await waitFor(async () => (await agentMetric(r.agent, 'understudy_alarm', 'alarm="contact_conflict"')) === 1, 5000, 'contact_conflict raised');
+    t.match((await r.agent.admin('/status')).body, { isOwner: true, registered: false });
   });
 }

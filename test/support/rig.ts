@@ -8,7 +8,7 @@ import { startRedis } from './redis';
 import { isRequest, type Sipp, startSipp, statusOf } from './sipp';
 import { selfSignedCert, startTlsRelay, type TlsRelay } from './tls';
 import { startVersionRelay } from './version-relay';
-import { contactOf, NET, nodeConfig, SECRETS, sipsContactOf } from './topology';
+import { contactOf, NET, nodeConfig, registrarKeys, SECRETS, sipsContactOf } from './topology';
 
 /** Runs the e2e file's tests, or says in one line why they cannot run here (a failure in CI). */
 export function e2e(t: Test, run: () => void): void {
@@ -43,6 +43,8 @@ export async function rig(
     owner?: boolean;
     tls?: { readonly verify?: 'registrar-ca' | 'another-ca'; readonly registrarName?: string };
     registrarPassword?: string;
+    /** A header line the registrar's 200 to a REGISTER adds beside the contact it binds (registrarKeys `others`). */
+    registrarAlsoLists?: string;
     app?: 'app-uas.xml' | 'app-uas-cancel.xml' | 'app-uas-info.xml' | 'app-uas-bye-at-once.xml';
     appPauseMs?: number;
     /** The agent reaches drachtio-server through a relay that reports this version string. */
@@ -73,12 +75,12 @@ export async function rig(
     localIp: NET.registrar,
     localPort: NET.sipPort,
     ...(o.tls ? { transport: 't1' as const } : {}),
-    keys: {
-      username: SECRETS.sipUser,
-      password: o.registrarPassword ?? SECRETS.sipPassword,
+    keys: registrarKeys({
+      ...(o.registrarPassword ? { password: o.registrarPassword } : {}),
       // Before a takeover the registrar holds the primary's binding.
-      bindings: o.owner ? 'X-Bindings: none' : `Contact: <${contactOf(peer)}>;expires=120`,
-    },
+      ...(o.owner ? {} : { bindings: `Contact: <${contactOf(peer)}>;expires=120` }),
+      ...(o.registrarAlsoLists ? { others: o.registrarAlsoLists } : {}),
+    }),
   });
   t.teardown(() => registrar.stop());
   const tlsRelay = registrarCert

@@ -42,6 +42,20 @@ export const SECRETS = {
 } as const;
 
 export const AOR = `sip:${SECRETS.sipUser}@${NET.registrar}`;
+
+/**
+ * The keys of ipbx-registrar.xml: the account, what a query REGISTER reports
+ * (`bindings`), and what a 200 to a REGISTER lists beside the contact it binds
+ * (`others`: none unless a test says). Each is a whole header line.
+ */
+export function registrarKeys(o: { password?: string; bindings?: string; others?: string } = {}): Record<string, string> {
+  return {
+    username: SECRETS.sipUser,
+    password: o.password ?? SECRETS.sipPassword,
+    bindings: o.bindings ?? 'X-Bindings: none',
+    others: o.others ?? 'X-Others: none',
+  };
+}
 export const contactOf = (address: string) => `sip:${SECRETS.sipUser}@${address}:${NET.sipPort}`;
 export const sipsContactOf = (address: string) => `sips:${SECRETS.sipUser}@${address}:${NET.sipsPort}`;
 
